@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from makima_site.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/v1/", include("directives.urls")),
+    path("api/v1/", include("mesh.urls")),
+]
+
+handler400 = "makima_site.errors.handler400"
+handler403 = "makima_site.errors.handler403"
+handler404 = "makima_site.errors.handler404"
+handler500 = "makima_site.errors.handler500"

@@ -1,0 +1,126 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from directives.models import Directive
+
+
+class ApiToken(models.Model):
+    """A personal API token of an owner; only its hash is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True, default="")
+    prefix = models.CharField(max_length=16, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'token'} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Task(models.Model):
+    """An autonomous agent task; it authenticates with its tool key (stored as a hash)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks"
+    )
+    directive = models.ForeignKey(
+        Directive, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    tool_key_prefix = models.CharField(max_length=16, db_index=True, editable=False)
+    tool_key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Question(models.Model):
+    """A question a directive task asked its owner; the row is the source of truth."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ANSWERED = "answered", "Answered"
+        EXPIRED = "expired", "Expired"
+
+    class QuestionType(models.TextChoices):
+        GENERAL = "general", "General"
+        PHASE_CONFIRMATION = "phase_confirmation", "Phase confirmation"
+        CONTRACT_COMPLETE = "contract_complete", "Contract complete"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="questions"
+    )
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="questions")
+    directive = models.ForeignKey(
+        Directive, on_delete=models.SET_NULL, null=True, blank=True, related_name="questions"
+    )
+    question = models.TextField(max_length=4000)
+    choices = models.JSONField(default=list, blank=True)
+    context = models.TextField(max_length=20000, null=True, blank=True)
+    question_type = models.CharField(
+        max_length=32, choices=QuestionType.choices, default=QuestionType.GENERAL
+    )
+    multi_select = models.BooleanField(default=False)
+    phaseguard = models.BooleanField(default=False)
+    non_blocking = models.BooleanField(default=False)
+    timeout_seconds = models.PositiveIntegerField(default=3600)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    response = models.TextField(max_length=10000, null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="answered_questions",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["owner", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.question[:80]
+
+
+class RetiredToolKey(models.Model):
+    """The key hash of a deleted task, so its tool key answers 404 "task gone", not 401."""
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    task_id = models.UUIDField()
+    retired_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"retired key of task {self.task_id}"

@@ -1,0 +1,40 @@
+"""OpenAPI security schemes (drf-spectacular extensions) for the three credentials."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "mesh.authentication.ApiTokenAuthentication"
+    name = ["bearer_auth", "api_key"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "http", "scheme": "bearer", "description": "Owner API token."},
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Makima-Api-Key",
+                "description": "Owner API token.",
+            },
+        ]
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    target_class = "mesh.authentication.OwnerSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+class ToolKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "mesh.authentication.ToolKeyAuthentication"
+    name = "tool_key"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Makima-Tool-Key",
+            "description": "The calling task's tool key.",
+        }

@@ -1,0 +1,69 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _tiny_waits(settings):
+    """Blocking question endpoints wait fractions of a second in tests, never minutes."""
+    settings.MESH_BLOCK_WAIT_SECONDS = 0.3
+    settings.MESH_AUTO_TIMEOUT_SECONDS = 0.3
+    settings.MESH_POLL_WAIT_SECONDS = 0.3
+
+
+@pytest.fixture
+def owner(db):
+    return factories.make_owner("alice")
+
+
+@pytest.fixture
+def other_owner(db):
+    return factories.make_owner("mallory")
+
+
+@pytest.fixture
+def owner_token(owner):
+    return factories.make_token(owner)
+
+
+@pytest.fixture
+def other_token(other_owner):
+    return factories.make_token(other_owner)
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated with a raw owner token or tool key."""
+
+    def build(*, token: str | None = None, tool_key: str | None = None) -> APIClient:
+        client = APIClient()
+        headers = {}
+        if token:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        if tool_key:
+            headers["HTTP_X_MAKIMA_TOOL_KEY"] = tool_key
+        client.credentials(**headers)
+        return client
+
+    return build
+
+
+@pytest.fixture
+def api(client_for, owner_token):
+    return client_for(token=owner_token)
+
+
+@pytest.fixture
+def other_api(client_for, other_token):
+    return client_for(token=other_token)
+
+
+@pytest.fixture
+def directive(owner):
+    return factories.make_directive(owner)
+
+
+@pytest.fixture
+def task_and_key(owner, directive):
+    return factories.make_task(owner, directive)

@@ -1,0 +1,44 @@
+"""Builders for owners, tokens, directives, tasks and questions used across the suite."""
+
+import itertools
+
+from django.contrib.auth import get_user_model
+
+from directives.models import Directive
+from mesh import services
+from mesh.models import Question, Task
+
+_counter = itertools.count(1)
+
+
+def make_owner(username: str | None = None, *, is_staff: bool = False, password: str = "pw"):
+    User = get_user_model()
+    user = User.objects.create_user(
+        username=username or f"owner{next(_counter)}", password=password, is_staff=is_staff
+    )
+    return user
+
+
+def make_token(owner, name: str = "") -> str:
+    _, raw = services.api_token_create(owner=owner, name=name)
+    return raw
+
+
+def make_directive(owner, **fields) -> Directive:
+    fields.setdefault("title", f"Directive {next(_counter)}")
+    fields.setdefault("goal", "Keep the lights on")
+    return Directive.objects.create(owner=owner, **fields)
+
+
+def make_task(
+    owner, directive: Directive | None = None, name: str | None = None
+) -> tuple[Task, str]:
+    """A task and its raw tool key."""
+    return services.task_create(
+        owner=owner, name=name or f"task-{next(_counter)}", directive=directive
+    )
+
+
+def make_question(task: Task, **fields) -> Question:
+    fields.setdefault("question", "Proceed?")
+    return services.question_ask(task=task, **fields)
