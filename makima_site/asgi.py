@@ -1,5 +1,5 @@
-"""ASGI entry: HTTP goes to Django (the waiting question endpoints are Channels consumers
-routed before it), websockets go through auth to the URL router."""
+"""ASGI entry: HTTP goes to the Channels consumers of the waiting endpoints first, then to
+Django; websockets go through the Origin check and authentication to the URL router."""
 
 import os
 
@@ -9,6 +9,18 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from mesh.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)
