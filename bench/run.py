@@ -149,13 +149,19 @@ async def plain_get(
         await h.call(session, "GET", server.base + path, headers=headers)
     samples = []
     errors = 0
+    cpu0 = server.reading().cpu_s
     for _ in range(n):
         reply = await h.call(session, "GET", server.base + path, headers=headers)
         if reply.status == 200:
             samples.append(reply.seconds)
         else:
             errors += 1
-    return {**h.summary_ms(samples), "errors": errors}
+    cpu_ms = 1000.0 * (server.reading().cpu_s - cpu0) / max(1, n)
+    return {
+        **h.summary_ms(samples),
+        "errors": errors,
+        "server_cpu_ms_per_request": round(cpu_ms, 2),
+    }
 
 
 async def wake_samples(
@@ -175,6 +181,7 @@ async def wake_samples(
     samples: list[float] = []
     errors: list[str] = []
     answer_samples: list[float] = []
+    after_answer: list[float] = []
     done = 0
     while done < n:
         size = min(batch, n - done)
@@ -196,6 +203,7 @@ async def wake_samples(
             response = f"answer to {m}"
             t0 = time.perf_counter()
             ans = await h.answer(session, answer_on, owner["token"], ids[m], response)
+            answered_at = time.perf_counter()
             try:
                 reply = await asyncio.wait_for(tasks[m], timeout=30)
             except TimeoutError:
@@ -211,10 +219,13 @@ async def wake_samples(
                 errors.append("ask returned a different response")
             else:
                 samples.append(reply.finished - t0)
+                # > 0: the ask returned after the answer's own response arrived.
+                after_answer.append(reply.finished - answered_at)
         done += size
     return {
         **h.summary_ms(samples),
         "answer_request": h.summary_ms(answer_samples),
+        "ask_return_minus_answer_response": h.summary_ms(after_answer),
         "errors": len(errors),
         "error_examples": sorted(set(errors))[:5],
     }
@@ -244,7 +255,11 @@ async def part_wake(ctx: Ctx) -> None:
             )
     ctx.report.data["wake"] = data
     get = data["plain_get"]
-    ctx.report.add("wake", f"plain GET {h.PLAIN_GET_PATH} (token)", h.lat(get))
+    ctx.report.add(
+        "wake",
+        f"plain GET {h.PLAIN_GET_PATH} (token)",
+        h.lat(get) + f"; server CPU {get['server_cpu_ms_per_request']} ms/request",
+    )
     ctx.report.add(
         "wake", "  (for scale: GET /healthz, no auth; DB + layer check)", h.lat(data["healthz"])
     )
@@ -265,6 +280,7 @@ async def part_wake(ctx: Ctx) -> None:
                 f"p50 x{w['p50_ms'] / get['p50_ms']:.2f}, p99 x{w['p99_ms'] / get['p99_ms']:.2f}"
             )
             ctx.report.add("wake", f"  ratio to plain GET, {label}", ratio)
+        ctx.report.add("wake", "  of which the answer request itself", h.lat(w["answer_request"]))
         ctx.report.add("wake", f"  errors, {label}", w["errors"], "0", w["errors"] == 0)
 
 
