@@ -504,12 +504,18 @@ async def part_leak(ctx: Ctx) -> None:
     keys_before = await c.layer_keys()
     counts.update({"timed_out_408": 0, "dropped": 0})
     errors.clear()
-    seconds = await wave(total, 1000)
-    await asyncio.sleep(max(3.0, auto_timeout + 2))
-    after = readings(ctx)
+    rounds: list[dict[str, Any]] = []
+    seconds = 0.0
+    for _ in range(max(1, ctx.args.leak_rounds)):
+        seconds += await wave(total, 1000)
+        await asyncio.sleep(max(3.0, auto_timeout + 2))
+        rounds.append(readings(ctx))
+    after = rounds[-1]
     keys_after = await c.layer_keys()
     data = {
         "asks": total,
+        "rounds": len(rounds),
+        "after_each_round": rounds,
         "seconds": round(seconds, 1),
         **counts,
         "errors": len(errors),
@@ -522,19 +528,21 @@ async def part_leak(ctx: Ctx) -> None:
     }
     ctx.report.data["leak"] = data
     r = ctx.report
+    rounds_note = "" if len(rounds) == 1 else f" x {len(rounds)} rounds"
     r.add(
         "leak",
-        f"{total} asks: auto timeouts (408) on {a.name} / disconnects on {b.name}",
+        f"{total} asks{rounds_note}: auto timeouts (408) on {a.name} / disconnects on {b.name}",
         f"{counts['timed_out_408']} / {counts['dropped']} in {data['seconds']} s",
     )
     r.add("leak", "  errors", data["errors"], "0", data["errors"] == 0)
     for s in c.servers:
         rb, ra = before[s.name], after[s.name]
         growth = 100.0 * (ra["rss_mb"] - rb["rss_mb"]) / rb["rss_mb"]
+        per_round = " / ".join(str(x[s.name]["rss_mb"]) for x in rounds)
         r.add(
             "leak",
-            f"  RSS {s.name} before/after (after warm-up)",
-            f"{rb['rss_mb']} / {ra['rss_mb']} MB ({growth:+.1f}%)",
+            f"  RSS {s.name} before / after each round",
+            f"{rb['rss_mb']} / {per_round} MB ({growth:+.1f}%)",
             "flat (< +10%)",
             growth < 10,
         )
@@ -800,6 +808,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=300, help="latency samples per figure")
     parser.add_argument("--waiters", type=int, default=1000, help="concurrent blocked asks")
     parser.add_argument("--leak", type=int, default=10000, help="asks in the leak check")
+    parser.add_argument(
+        "--leak-rounds", type=int, default=1, help="repeat the leak asks (growth per round)"
+    )
     parser.add_argument("--owners", type=int, default=100, help="owners with sockets (push)")
     parser.add_argument("--sockets-per-owner", type=int, default=10)
     parser.add_argument("--minutes", type=float, default=5.0, help="soak duration")
