@@ -319,6 +319,7 @@ async def part_waiters(ctx: Ctx) -> None:
                 await asyncio.sleep(0.05)
         ids = await wait_listed(session, a, owners, tasks, interval=1.0, timeout=max(120.0, n / 20))
         data["ramp_s"] = round(time.perf_counter() - t_ramp, 2)
+        print(f"  {len(ids)}/{n} asks blocked after {data['ramp_s']} s", flush=True)
         early = [m for m in markers if tasks[m].done()]
         for m in early:
             reply = tasks[m].result()
@@ -330,6 +331,10 @@ async def part_waiters(ctx: Ctx) -> None:
         cpu = await h.cpu_percent([s.pid for s in c.servers], 5.0)
         data["idle_cpu_percent"] = {s.name: cpu[s.pid] for s in c.servers}
         data["during_after_idle"] = readings(ctx)
+        if ctx.args.hold:
+            pids = ", ".join(f"{srv.name}={srv.pid}" for srv in c.servers)
+            print(f"  holding {len(ids)} waiters for {ctx.args.hold} s (pids {pids})", flush=True)
+            await asyncio.sleep(ctx.args.hold)
 
         sem = asyncio.Semaphore(32)
         answers: dict[str, h.Reply] = {}
@@ -809,6 +814,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port-base", type=int, default=8150, help="A on this port, B on +1")
     parser.add_argument("--samples", type=int, default=300, help="latency samples per figure")
     parser.add_argument("--waiters", type=int, default=1000, help="concurrent blocked asks")
+    parser.add_argument(
+        "--hold", type=float, default=0, help="waiters: keep them blocked this long (profiling)"
+    )
     parser.add_argument("--leak", type=int, default=10000, help="asks in the leak check")
     parser.add_argument(
         "--leak-rounds", type=int, default=1, help="repeat the leak asks (growth per round)"
