@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from directives.models import Directive
 
@@ -12,6 +13,7 @@ class DirectiveAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner"]
     readonly_fields = ["id", "created_at", "updated_at"]
     date_hierarchy = "created_at"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     # Apps that depend on directives append their inlines here from their own admin.py
     # (mesh: its tasks; orders: its orders), so this app never imports them.
     inlines: list = []
