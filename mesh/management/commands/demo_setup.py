@@ -1,4 +1,5 @@
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -54,10 +55,13 @@ class Command(BaseCommand):
                 shlex.quote(body),
             ]
         )
+        shown_path = os.path.relpath(credentials_file)
+        if shown_path.startswith(".."):
+            shown_path = credentials_file
         done = "; ".join(demo.changes) if demo.changes else "nothing new (all in place)"
         lines = [
             "",
-            f"== Makima mesh demo (local only; secrets kept in {credentials_file})",
+            f"== Makima mesh demo (local only; secrets kept in {shown_path})",
             f"   This run: {done}.",
             f"   Admin:     {base}/admin/  login {demo.username!r}, password {demo.password!r}",
             f"   API token: {demo.api_token}",
