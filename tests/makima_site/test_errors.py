@@ -1,6 +1,7 @@
 """The error contract: every error body is {"code": "UPPER_SNAKE", "message": "..."}, plus
 camelCase `details` for field errors, and never a stack trace."""
 
+import json
 import re
 
 import pytest
@@ -158,3 +159,33 @@ def test_disallowed_host_is_400(db):
     response = Client().get("/healthz", HTTP_HOST="evil.example")
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert_error_shape(response, "BAD_REQUEST")
+
+
+async def test_chunked_body_over_one_mib_is_413():
+    """A body without Content-Length (chunked) is measured too: over 1 MiB is 413."""
+    from asgiref.testing import ApplicationCommunicator
+    from django.core.asgi import get_asgi_application
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/directives/",
+        "raw_path": b"/api/v1/directives/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("127.0.0.1", 80),
+    }
+    communicator = ApplicationCommunicator(get_asgi_application(), scope)
+    chunk = b"x" * (256 * 1024)
+    for _ in range(5):
+        await communicator.send_input({"type": "http.request", "body": chunk, "more_body": True})
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(5)
+    body = await communicator.receive_output(5)
+    assert start["status"] == 413
+    assert json.loads(body["body"])["code"] == "PAYLOAD_TOO_LARGE"
