@@ -12,12 +12,6 @@ def _tiny_waits(settings):
     settings.MESH_POLL_WAIT_SECONDS = 0.3
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Owners get passwords in many tests; the production hasher would cost ~0.3 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def owner(db):
     return factories.make_owner("alice")
