@@ -1,7 +1,5 @@
 """Reads of the orders app: every query an owner runs is scoped to that owner here."""
 
-import uuid
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 from django.db.models import QuerySet
@@ -18,10 +16,6 @@ PRIORITY_RANK = models.Case(
 def order_list(*, owner: AbstractBaseUser) -> QuerySet[Order]:
     """The owner's orders with their directive joined, so a page costs one query."""
     return Order.objects.filter(owner=owner).select_related("directive")
-
-
-def order_get(*, owner: AbstractBaseUser, order_id: uuid.UUID | str) -> Order | None:
-    return order_list(owner=owner).filter(pk=order_id).first()
 
 
 def order_admin_list(*, user: AbstractBaseUser) -> QuerySet[Order]:
