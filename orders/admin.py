@@ -73,7 +73,10 @@ class LabelsField(forms.Field):
 class OrderAdminForm(forms.ModelForm):
     labels = LabelsField()
     repository_url = forms.URLField(
-        max_length=MAX_REPOSITORY_URL_LENGTH, required=False, assume_scheme="https"
+        max_length=MAX_REPOSITORY_URL_LENGTH,
+        required=False,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vURLField"}),
     )
 
     class Meta:
@@ -280,10 +283,14 @@ class OrderInlineFormSet(forms.BaseInlineFormSet):
         return services.order_save(order=form.instance) if commit else form.instance
 
 
+class OrderInlineForm(OrderAdminForm):
+    labels = LabelsField(widget=forms.Textarea(attrs={"rows": 2, "cols": 24}))
+
+
 class OrderInline(OwnedOrdersMixin, admin.TabularInline):
     model = Order
     fk_name = "directive"
-    form = OrderAdminForm
+    form = OrderInlineForm
     formset = OrderInlineFormSet
     fields = ["title", "order_type", "status", "priority", "labels", "created_at"]
     readonly_fields = ["created_at"]
