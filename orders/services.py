@@ -56,10 +56,12 @@ def order_save(*, order: Order) -> Order:
     if order.repository_url == "":
         order.repository_url = None
     try:
-        # Foreign keys are checked above and by the database; the check constraints mirror
-        # the field choices that full_clean already validates.
+        # Foreign keys are checked above and by the database, the primary key is a fresh
+        # UUID, and the check constraints mirror the choices full_clean validates: no queries.
         order.full_clean(
-            exclude=["owner", "directive", "filed_by_task"], validate_constraints=False
+            exclude=["owner", "directive", "filed_by_task"],
+            validate_unique=False,
+            validate_constraints=False,
         )
     except ValidationError as exc:
         details = {_camel(field): list(messages) for field, messages in exc.message_dict.items()}
