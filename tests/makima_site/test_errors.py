@@ -189,3 +189,10 @@ async def test_chunked_body_over_one_mib_is_413():
     body = await communicator.receive_output(5)
     assert start["status"] == 413
     assert json.loads(body["body"])["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_not_acceptable_is_406(api):
+    """406 NOT_ACCEPTABLE when the Accept header asks for something other than JSON."""
+    response = api.get("/api/v1/tasks/", HTTP_ACCEPT="application/xml")
+    assert response.status_code == status.HTTP_406_NOT_ACCEPTABLE
+    assert response.json()["code"] == "NOT_ACCEPTABLE"

@@ -2,8 +2,10 @@
 
 import io
 import json
+import shlex
 import stat
 
+import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
@@ -184,3 +186,33 @@ def test_demo_is_skipped_with_debug_off(db, demo_file, settings):
     assert "DEBUG is off" in out
     assert counts() == (0, 0, 0, 0)
     assert not demo_file.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_demo_curl_asks_a_question(demo_file):
+    """The printed curl, sent to the ASGI app, asks a question that the demo owner sees."""
+    from asgiref.sync import sync_to_async
+
+    from makima_site.asgi import application
+    from mesh.routing import http_urlpatterns
+
+    if not http_urlpatterns:
+        pytest.skip("the ask endpoint (issue 4) is not in this tree yet")
+    out = await sync_to_async(demo)(demo_file)
+    curl = next(line for line in out.splitlines() if line.startswith("curl -X POST"))
+    words = shlex.split(curl)
+    url, body = words[3], words[words.index("-d") + 1]
+    headers = dict(
+        words[index + 1].split(": ", 1) for index, word in enumerate(words) if word == "-H"
+    )
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport) as client:
+        response = await client.post(url, content=body, headers=headers)
+        assert response.status_code == status.HTTP_200_OK, response.text
+        question_id = response.json()["questionId"]
+        token = json.loads(demo_file.read_text())["apiToken"]
+        pending = await client.get(
+            "http://127.0.0.1:8000/api/v1/mesh/questions",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert question_id in pending.text
