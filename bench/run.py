@@ -661,6 +661,7 @@ async def push_samples(
     last_arrivals: list[float] = []
     missing = 0
     ask_errors = 0
+    ask_times: list[float] = []
     for i in range(n):
         owner_index = i % len(owners)
         owner = owners[owner_index]
@@ -671,6 +672,8 @@ async def push_samples(
         reply = await h.ask(session, ask_on, owner["tasks"][0]["key"], m, non_blocking=True)
         if reply.status != 200:
             ask_errors += 1
+        else:
+            ask_times.append(reply.seconds)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(feed.events[m].wait(), timeout=5)
         got = feed.arrivals.get(m, [])
@@ -682,6 +685,7 @@ async def push_samples(
     return {
         **h.summary_ms(all_arrivals),
         "last_socket_of_owner": h.summary_ms(last_arrivals),
+        "ask_request": h.summary_ms(ask_times),
         "asks": n,
         "missing_frames": missing,
         "ask_errors": ask_errors,
@@ -763,6 +767,7 @@ async def part_push(ctx: Ctx) -> None:
             below(p["p99_ms"], 50.0),
         )
         r.add("push", "  last of the owner's sockets", h.lat(p["last_socket_of_owner"]))
+        r.add("push", "  the ask request itself (non-blocking)", h.lat(p["ask_request"]))
         r.add(
             "push",
             "  frames missing / ask errors",
