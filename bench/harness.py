@@ -176,6 +176,11 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def raise_nofile_limit() -> int:
     """Raise this process's soft RLIMIT_NOFILE to the hard limit (children inherit it)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

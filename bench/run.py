@@ -888,9 +888,16 @@ async def amain(args: argparse.Namespace) -> int:
         for part in args.parts:
             print(f"\n== {part} ...", flush=True)
             t0 = time.perf_counter()
+            cpu0 = h.own_cpu_seconds()
             first_row = len(report.rows)
             try:
                 await PART_FUNCS[part](ctx)
+                harness_cpu = 100.0 * (h.own_cpu_seconds() - cpu0) / (time.perf_counter() - t0)
+                report.add(
+                    part,
+                    "  (this harness's own CPU, same machine)",
+                    f"{harness_cpu:.0f}% of a core",
+                )
                 report.data.setdefault("server_nofile", cluster.server_limits())
             except Exception as exc:  # noqa: BLE001 - a broken part must not hide the others
                 failures += 1
