@@ -241,6 +241,7 @@ class Cluster:
     run_id: str
     env: dict[str, str] = field(default_factory=dict)
     servers: list[Server] = field(default_factory=list)
+    started: list[Server] = field(default_factory=list)  # every server of this run, for logs
     layer_prefix: str = ""
     _migrated: bool = False
 
@@ -358,6 +359,7 @@ class Cluster:
             )
             log.close()
             self.servers.append(Server(name=name, port=port, proc=proc, log_path=log_path))
+            self.started.append(self.servers[-1])
         for server in self.servers:
             await wait_healthy(server)
 

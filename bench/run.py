@@ -896,6 +896,7 @@ async def amain(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             cpu0 = h.own_cpu_seconds()
             first_row = len(report.rows)
+            first_server = len(cluster.started)
             try:
                 await PART_FUNCS[part](ctx)
                 harness_cpu = 100.0 * (h.own_cpu_seconds() - cpu0) / (time.perf_counter() - t0)
@@ -913,6 +914,17 @@ async def amain(args: argparse.Namespace) -> int:
                     print(f"--- daphne {server.name} log tail:\n{server.log_tail()}")
             finally:
                 await cluster.stop()
+            logged = {}
+            for server in cluster.started[first_server:]:
+                logged[server.name] = logged.get(server.name, 0) + server.log_error_count()
+            if logged:
+                report.add(
+                    part,
+                    "  server log: ERROR lines + tracebacks",
+                    " / ".join(f"{k} {v}" for k, v in sorted(logged.items())),
+                    "0",
+                    sum(logged.values()) == 0,
+                )
             print(report.table(report.rows[first_row:]))
             print(f"({part}: {time.perf_counter() - t0:.0f} s)", flush=True)
     finally:
