@@ -13,6 +13,7 @@ import resource
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -339,6 +340,8 @@ class Cluster:
         env.update({k: str(v) for k, v in waits.items()})
         env.update(extra_env or {})
         daphne = str(VENV_BIN / "daphne")
+        for port in self.ports[: self.process_count]:
+            ensure_port_free(port)
         for index in range(self.process_count):
             port = self.ports[index]
             name = "AB"[index]
@@ -450,6 +453,19 @@ class Cluster:
                 await client.delete(*batch)
         finally:
             await client.aclose()
+
+
+def ensure_port_free(port: int) -> None:
+    """Refuse to start when something already listens on the port (it would answer the
+    health check, and the run would measure someone else's server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise RuntimeError(
+                f"port {port} is in use ({exc.strerror}); pick another --port-base"
+            ) from exc
 
 
 async def wait_healthy(server: Server, timeout: float = 60) -> None:
