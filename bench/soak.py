@@ -200,7 +200,9 @@ async def run_soak(ctx) -> None:
         async def sampler() -> None:
             while time.perf_counter() < until:
                 await asyncio.sleep(SAMPLE_EVERY_S)
-                point = {"t": round(time.perf_counter() - start, 1), **c.readings()}
+                # In a thread: a slow PostgreSQL connect must not stall the load generator.
+                reading = await asyncio.to_thread(c.readings)
+                point = {"t": round(time.perf_counter() - start, 1), **reading}
                 point["held_open"] = sum(1 for e in state.asks.values() if not e.task.done())
                 series.append(point)
                 if len(series) % 6 == 0:
