@@ -1,0 +1,83 @@
+"""Helpers for the question backchannel tests: talk to the ASGI application in-process."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import HttpCommunicator
+
+from makima_site.asgi import application
+from mesh import services, wakeups
+
+ASK_PATH = "/api/v1/mesh/supervisor/questions"
+
+
+def poll_path(question_id) -> str:
+    return f"{ASK_PATH}/{question_id}/poll"
+
+
+@dataclass
+class AsgiResponse:
+    status: int
+    headers: dict[bytes, bytes]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _headers(tool_key: str | None, token: str | None, extra) -> list[tuple[bytes, bytes]]:
+    headers = [(b"host", b"testserver"), (b"content-type", b"application/json")]
+    if tool_key is not None:
+        headers.append((b"x-makima-tool-key", tool_key.encode()))
+    if token is not None:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    return headers + list(extra)
+
+
+def communicator(
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    raw: bytes | None = None,
+    tool_key: str | None = None,
+    token: str | None = None,
+    headers=(),
+) -> HttpCommunicator:
+    payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    return HttpCommunicator(
+        application, method, path, body=payload, headers=_headers(tool_key, token, headers)
+    )
+
+
+async def finish(comm: HttpCommunicator, timeout: float = 5) -> AsgiResponse:
+    """Read the reply, then hang up like a server does after the response."""
+    reply = await comm.get_response(timeout=timeout)
+    await comm.send_input({"type": "http.disconnect"})
+    await comm.wait(timeout=1)
+    return AsgiResponse(reply["status"], dict(reply["headers"]), reply["body"])
+
+
+async def call(method: str, path: str, *, timeout: float = 5, **kwargs) -> AsgiResponse:
+    return await finish(communicator(method, path, **kwargs), timeout=timeout)
+
+
+async def ask(tool_key: str, body: dict, **kwargs) -> AsgiResponse:
+    return await call("POST", ASK_PATH, body=body, tool_key=tool_key, **kwargs)
+
+
+async def poll(tool_key: str, question_id, **kwargs) -> AsgiResponse:
+    return await call("GET", poll_path(question_id), tool_key=tool_key, **kwargs)
+
+
+answer_async = database_sync_to_async(services.question_answer)
+
+
+@pytest.fixture
+async def hub():
+    """The running loop's wake hub, closed after the test (its listener dies with the loop)."""
+    yield wakeups.get_hub()
+    await wakeups.close_hub()
