@@ -40,6 +40,7 @@ BACKOFF_MAX_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 2.0
 # The group membership is refreshed this often, well inside the layer's group_expiry.
 MAX_REFRESH_SECONDS = 300.0
+MIN_REFRESH_SECONDS = 1.0
 
 
 class Settled(Protocol):
@@ -170,11 +171,11 @@ class WakeHub:
         # healthy: the in-memory layer drops a channel from its groups when its receive()
         # is cancelled.
         loop = asyncio.get_running_loop()
-        refresher = loop.create_task(self._refresh(layer, channel))
+        refresher = loop.create_task(self._refresh(layer, channel), name="mesh-wake-hub-refresh")
         receive = None
         try:
             while True:
-                receive = loop.create_task(layer.receive(channel))
+                receive = loop.create_task(layer.receive(channel), name="mesh-wake-hub-receive")
                 done, _ = await asyncio.wait(
                     {receive, refresher}, return_when=asyncio.FIRST_COMPLETED
                 )
@@ -193,7 +194,7 @@ class WakeHub:
         # channels_redis drops group members older than group_expiry: re-adding resets the
         # member's timestamp, so a long-running process never silently leaves the group.
         group_expiry = float(getattr(layer, "group_expiry", 86400) or 86400)
-        interval = max(1.0, min(group_expiry / 4, MAX_REFRESH_SECONDS))
+        interval = max(MIN_REFRESH_SECONDS, min(group_expiry / 4, MAX_REFRESH_SECONDS))
         while True:
             await asyncio.sleep(interval)
             await layer.group_add(events.WAKE_GROUP, channel)

@@ -1,5 +1,6 @@
 """Helpers for the question backchannel tests: talk to the ASGI application in-process."""
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -81,3 +82,13 @@ async def hub():
     """The running loop's wake hub, closed after the test (its listener dies with the loop)."""
     yield wakeups.get_hub()
     await wakeups.close_hub()
+
+
+async def until(condition, timeout: float = 2.0) -> None:
+    """Let the loop run until `condition()` holds (a waiter registered, a task ended)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
