@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import HttpCommunicator
+from django.db import connection
 
 from makima_site.asgi import application
 from mesh import services, wakeups
@@ -74,7 +75,23 @@ async def poll(tool_key: str, question_id, **kwargs) -> AsgiResponse:
     return await call("GET", poll_path(question_id), tool_key=tool_key, **kwargs)
 
 
-answer_async = database_sync_to_async(services.question_answer)
+def in_thread(func):
+    """database_sync_to_async that closes its connection in the same thread.
+
+    channels' communicators patch channels.db.close_old_connections to a no-op while they
+    wait, which would leave a concurrent helper's connection checked out of the pool.
+    """
+
+    def run(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return database_sync_to_async(run)
+
+
+answer_async = in_thread(services.question_answer)
 
 
 @pytest.fixture

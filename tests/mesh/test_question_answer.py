@@ -72,7 +72,9 @@ def test_non_uuid_id_is_404(api, db):
 
 def test_second_answer_is_409_and_the_first_stands(api, question):
     """Double answer: 409 ALREADY_ANSWERED; the first answer stays."""
-    assert api.post(answer_path(question.id), {"response": "first"}, format="json").status_code == 200
+    assert (
+        api.post(answer_path(question.id), {"response": "first"}, format="json").status_code == 200
+    )
     reply = api.post(answer_path(question.id), {"response": "second"}, format="json")
     assert reply.status_code == status.HTTP_409_CONFLICT
     assert reply.json()["code"] == "ALREADY_ANSWERED"
@@ -115,7 +117,9 @@ def test_malformed_json_is_400_validation_error(api, question):
 def test_tool_key_cannot_answer(client_for, task_and_key, question):
     """A task's tool key never authenticates an owner endpoint: 401."""
     _, key = task_and_key
-    reply = client_for(tool_key=key).post(answer_path(question.id), {"response": "x"}, format="json")
+    reply = client_for(tool_key=key).post(
+        answer_path(question.id), {"response": "x"}, format="json"
+    )
     assert reply.status_code == status.HTTP_401_UNAUTHORIZED
 
 

@@ -31,7 +31,11 @@ def test_item_shape_matches_the_contract(api, task_and_key):
     multiSelect, questionType — and the documented serializer lists the same keys."""
     task, _ = task_and_key
     question = factories.make_question(
-        task, choices=["a", "b"], context="ctx", multi_select=True, question_type="contract_complete"
+        task,
+        choices=["a", "b"],
+        context="ctx",
+        multi_select=True,
+        question_type="contract_complete",
     )
     item = api.get(LIST_PATH).json()[0]
     assert item == {

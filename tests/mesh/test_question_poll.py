@@ -4,18 +4,26 @@ import asyncio
 import uuid
 
 import pytest
-from channels.db import database_sync_to_async
 from rest_framework import status
 
 from mesh import services, wakeups
 from mesh.models import Question
 from tests import factories
-from tests.mesh.conftest import answer_async, ask, call, communicator, poll, poll_path, until
+from tests.mesh.conftest import (
+    answer_async,
+    ask,
+    call,
+    communicator,
+    in_thread,
+    poll,
+    poll_path,
+    until,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-make_question = database_sync_to_async(factories.make_question)
-expire = database_sync_to_async(services.question_expire)
+make_question = in_thread(factories.make_question)
+expire = in_thread(services.question_expire)
 
 
 async def test_answered_before_the_poll_returns_at_once(hub, task_and_key, owner, settings):
@@ -88,7 +96,7 @@ async def test_poll_by_another_task_of_the_same_owner_is_404(hub, task_and_key, 
     """Only the asking task may poll its question."""
     task, _ = task_and_key
     question = await make_question(task)
-    _, other_key = await database_sync_to_async(factories.make_task)(owner, directive)
+    _, other_key = await in_thread(factories.make_task)(owner, directive)
     reply = await poll(other_key, question.id)
     assert reply.status == status.HTTP_404_NOT_FOUND
     assert reply.json()["code"] == "NOT_FOUND"
@@ -98,8 +106,8 @@ async def test_poll_by_another_owners_task_is_404(hub, task_and_key, other_owner
     """Another owner's task cannot learn anything about the question."""
     task, _ = task_and_key
     question = await make_question(task)
-    directive = await database_sync_to_async(factories.make_directive)(other_owner)
-    _, other_key = await database_sync_to_async(factories.make_task)(other_owner, directive)
+    directive = await in_thread(factories.make_directive)(other_owner)
+    _, other_key = await in_thread(factories.make_task)(other_owner, directive)
     reply = await poll(other_key, question.id)
     assert reply.status == status.HTTP_404_NOT_FOUND
 
@@ -182,7 +190,7 @@ async def test_disconnect_mid_poll_ends_within_a_second(hub, task_and_key, setti
     await comm.wait(timeout=1)
     assert loop.time() - started < 1
     assert hub.future_count == 0
-    refreshed = await database_sync_to_async(Question.objects.get)(pk=question.id)
+    refreshed = await in_thread(Question.objects.get)(pk=question.id)
     assert refreshed.status == Question.Status.PENDING
 
 
