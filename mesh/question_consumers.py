@@ -129,13 +129,15 @@ def _parse_json(body: bytes) -> Any:
 
 
 @_db_step
-def _begin_ask(raw_key: str | None, body: bytes) -> AskPlan:
-    """Authenticate the task, validate the body, record the question."""
+def _begin_ask(raw_key: str | None, body: bytes, question_id: uuid.UUID) -> AskPlan:
+    """Authenticate the task, validate the body, record the question under `question_id`."""
     task = task_from_tool_key(raw_key)
     data = underscoreize(_parse_json(body), **camel_settings.JSON_UNDERSCOREIZE)
     serializer = AskQuestionSerializer(data=data)
     serializer.is_valid(raise_exception=True)
-    question = services.question_ask(task=task, **serializer.validated_data)
+    question = services.question_ask(
+        task=task, question_id=question_id, **serializer.validated_data
+    )
     directive = task.directive
     return AskPlan(
         outcome=Outcome(question.id, question.status),
@@ -187,14 +189,27 @@ def _ask_wait(plan: AskPlan) -> tuple[float, bool]:
 
 
 async def ask(raw_key: str | None, body: bytes) -> Reply:
-    plan = await _begin_ask(raw_key, body)
-    question_id = plan.outcome.question_id
+    # The id is chosen here so the waiter registers before the row exists: creating the row
+    # is then the "read after register", and no wake can slip between the two.
+    question_id = uuid.uuid4()
+    plan: AskPlan | None = None
+    seconds, withdraw = 0.0, False
+
+    async def begin() -> Outcome:
+        nonlocal plan, seconds, withdraw
+        plan = await _begin_ask(raw_key, body, question_id)
+        if not plan.non_blocking:
+            seconds, withdraw = _ask_wait(plan)
+        return plan.outcome
+
+    outcome = await wakeups.wait_until_settled(
+        question_id,
+        timeout=lambda _first: seconds,
+        read=functools.partial(_read_outcome, question_id),
+        first_read=begin,
+    )
     if plan.non_blocking:
         return Reply(200, _result(plan.outcome))
-    seconds, withdraw = _ask_wait(plan)
-    outcome = await wakeups.wait_until_settled(
-        question_id, timeout=seconds, read=functools.partial(_read_outcome, question_id)
-    )
     if outcome.status == Question.Status.PENDING:
         if not withdraw:
             return Reply(200, _result(outcome, still_pending=True))
@@ -323,9 +338,10 @@ class WaitingJsonConsumer(AsyncHttpConsumer):
                     if name.lower() != "content-type"
                 ),
             )
-        payload = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":"))
+        payload = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode()
+        length = (b"content-length", str(len(payload)).encode("ascii"))
         await self.send_response(
-            reply.status, payload.encode("utf-8"), headers=[*_JSON_HEADERS, *reply.headers]
+            reply.status, payload, headers=[*_JSON_HEADERS, length, *reply.headers]
         )
 
     async def _refuse_method(self) -> Reply:

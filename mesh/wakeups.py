@@ -221,7 +221,7 @@ class WakeHub:
 async def wait_until_settled(
     question_id: Any,
     *,
-    timeout: float,
+    timeout: float | Callable[[SnapshotT], float],
     read: Callable[[], Awaitable[SnapshotT]],
     first_read: Callable[[], Awaitable[SnapshotT]] | None = None,
     hub: WakeHub | None = None,
@@ -231,11 +231,12 @@ async def wait_until_settled(
     Register FIRST, then read the row (so a settlement between the read and the await is
     not missed), then await the wake. A wake makes us read again; at the deadline we read a
     final time. The registration is removed in `finally`, also when the caller is cancelled.
-    `first_read` replaces the first read (e.g. one that also authenticates).
+    `first_read` replaces the first read (e.g. one that authenticates, or that creates the
+    row); `timeout` may be a function of that first snapshot.
     """
     hub = hub or get_hub()
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline: float | None = None
     reader = first_read or read
     while True:
         future = hub.register(question_id)
@@ -243,6 +244,8 @@ async def wait_until_settled(
             await hub.wait_ready()
             snapshot = await reader()
             reader = read
+            if deadline is None:
+                deadline = loop.time() + (timeout(snapshot) if callable(timeout) else timeout)
             if snapshot.settled or loop.time() >= deadline:
                 return snapshot
             try:

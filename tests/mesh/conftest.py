@@ -109,3 +109,18 @@ async def until(condition, timeout: float = 2.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.005)
+
+
+async def asked_question_id(hub, timeout: float = 2.0) -> str:
+    """The id of the one question a blocked ask is waiting on, once its row exists."""
+    from mesh.models import Question
+
+    exists = in_thread(lambda pk: Question.objects.filter(pk=pk).exists())
+    await until(lambda: hub.future_count == 1, timeout)
+    question_id = next(iter(hub._waiters))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await exists(question_id):
+        assert loop.time() < deadline, "the question row never appeared"
+        await asyncio.sleep(0.005)
+    return question_id

@@ -15,11 +15,11 @@ from tests.mesh.conftest import (
     ASK_PATH,
     answer_async,
     ask,
+    asked_question_id,
     call,
     communicator,
     finish,
     in_thread,
-    until,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -140,8 +140,7 @@ async def test_answer_wakes_the_blocked_ask(hub, task_and_key, owner, settings):
     settings.MESH_AUTO_TIMEOUT_SECONDS = 10
     _, key = task_and_key
     pending = asyncio.ensure_future(ask(key, {"question": "Deploy?"}, timeout=15))
-    await until(lambda: hub.future_count == 1)
-    question_id = next(iter(hub._waiters))
+    question_id = await asked_question_id(hub)
     loop = asyncio.get_running_loop()
     started = loop.time()
     await answer_async(question_id=question_id, owner=owner, response="go")
@@ -162,10 +161,25 @@ async def test_answer_wakes_a_phaseguard_ask(hub, task_and_key, owner, settings)
     settings.MESH_BLOCK_WAIT_SECONDS = 10
     _, key = task_and_key
     pending = asyncio.ensure_future(ask(key, {"question": "Go?", "phaseguard": True}, timeout=15))
-    await until(lambda: hub.future_count == 1)
-    await answer_async(question_id=next(iter(hub._waiters)), owner=owner, response="ok")
+    await answer_async(question_id=await asked_question_id(hub), owner=owner, response="ok")
     reply = await asyncio.wait_for(pending, 1)
     assert reply.json()["response"] == "ok"
+
+
+async def test_ask_registers_before_the_row_exists(hub, task_and_key, monkeypatch):
+    """Register first: the waiter is in the hub before the question is created."""
+    _, key = task_and_key
+    seen = []
+    real_begin = question_consumers._begin_ask
+
+    async def spy(*args):
+        seen.append(hub.future_count)
+        return await real_begin(*args)
+
+    monkeypatch.setattr(question_consumers, "_begin_ask", spy)
+    await ask(key, {"question": "Q?", "nonBlocking": True})
+    assert seen == [1]
+    assert hub.future_count == 0
 
 
 async def test_answer_at_the_deadline_wins_over_the_timeout(
@@ -208,8 +222,7 @@ async def test_concurrent_timeout_and_answer_agree(hub, task_and_key, owner, set
     for _ in range(5):
         settings.MESH_AUTO_TIMEOUT_SECONDS = 0.1
         pending = asyncio.ensure_future(ask(key, {"question": "Race?"}))
-        await until(lambda: hub.future_count == 1)
-        question_id = next(iter(hub._waiters))
+        question_id = await asked_question_id(hub)
         await asyncio.sleep(0.09)
         try:
             await answer_async(question_id=question_id, owner=owner, response="maybe")
@@ -239,8 +252,7 @@ async def test_disconnect_mid_wait_ends_within_a_second_and_leaks_nothing(
         "POST", ASK_PATH, body={"question": "Hello?", "phaseguard": True}, tool_key=key
     )
     await comm.send_input({"type": "http.request", "body": comm.body})
-    await until(lambda: hub.future_count == 1)
-    question_id = next(iter(hub._waiters))
+    question_id = await asked_question_id(hub)
     loop = asyncio.get_running_loop()
     started = loop.time()
     await comm.send_input({"type": "http.disconnect"})
