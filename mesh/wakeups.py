@@ -141,7 +141,11 @@ class WakeHub:
             layer = self._layer if self._layer is not None else get_channel_layer()
             channel = None
             try:
-                channel = await layer.new_channel(prefix=LISTENER_CHANNEL_PREFIX)
+                # A restarted listener keeps its channel: wakes queued in Redis for it while
+                # it was away are still delivered.
+                channel = self.channel_name or await layer.new_channel(
+                    prefix=LISTENER_CHANNEL_PREFIX
+                )
                 await layer.group_add(events.WAKE_GROUP, channel)
                 self.channel_name = channel
                 self.listener_starts += 1

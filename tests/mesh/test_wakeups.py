@@ -211,8 +211,10 @@ async def test_register_restarts_a_listener_that_died(own_hub):
     """ensure_listener: a listener task that ended is replaced on the next register()."""
     future = own_hub.register("q1")
     await own_hub.wait_ready()
-    own_hub._listener.cancel()
-    await asyncio.sleep(0.01)
+    listener = own_hub._listener
+    listener.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await listener
     assert not own_hub.listener_alive
     second = own_hub.register("q2")
     assert own_hub.listener_alive
@@ -256,3 +258,32 @@ async def test_get_hub_is_one_per_event_loop():
         assert wakeups.get_hub() is wakeups.get_hub()
     finally:
         await wakeups.close_hub()
+
+
+def test_redis_reads_outlast_the_blocking_receive(settings):
+    """channels_redis blocks 5 s per receive; the socket read timeout must be longer, or the
+    idle listener dies every few seconds ("Timeout reading from ...")."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis: set REDIS_URL (the PostgreSQL+Redis CI pass)")
+    from channels_redis.core import RedisChannelLayer
+
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    host = config["hosts"][0]
+    assert isinstance(host, dict)
+    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout
+
+
+async def test_a_restarted_listener_keeps_its_channel(monkeypatch):
+    """After a failure the listener rejoins with the same channel (queued wakes survive)."""
+    monkeypatch.setattr(wakeups, "BACKOFF_INITIAL_SECONDS", 0.01)
+    layer = FlakyLayer()
+    hub = wakeups.WakeHub(layer)
+    try:
+        future = hub.register("q1")
+        await hub.wait_ready()
+        first_channel = hub.channel_name
+        await until(lambda: hub.listener_starts == 2 and hub.listening)
+        assert hub.channel_name == first_channel
+        hub.unregister("q1", future)
+    finally:
+        await hub.close()
