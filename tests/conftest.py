@@ -12,12 +12,6 @@ def _tiny_waits(settings):
     settings.MESH_POLL_WAIT_SECONDS = 0.3
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """Owners get passwords in every test; the production hasher costs ~1 s per owner."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def owner(db):
     return factories.make_owner("alice")
@@ -73,3 +67,9 @@ def directive(owner):
 @pytest.fixture
 def task_and_key(owner, directive):
     return factories.make_task(owner, directive)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Owners are made in most tests; the production hasher costs ~1 s each on 2 cores."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
