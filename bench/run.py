@@ -884,6 +884,7 @@ async def amain(args: argparse.Namespace) -> int:
         f"Makima mesh bench {run_id}: mode={mode} "
         f"({DEPLOYMENT[mode]}), "
         f"parts={' '.join(args.parts)}, nproc={machine['nproc']}, load={machine['loadavg']}, "
+        f"sum(range(10**6))={machine['python_speed_ms']} ms, "
         f"RLIMIT_NOFILE={nofile}",
         flush=True,
     )
@@ -938,6 +939,7 @@ async def amain(args: argparse.Namespace) -> int:
             await cluster.delete_layer_keys()
         cluster.remove_workdir()
         machine["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+        machine["python_speed_ms_end"] = h.python_speed_ms()
         path = args.json or RESULTS_DIR / (
             f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{mode}-{'-'.join(args.parts)}.json"
         )
@@ -957,7 +959,10 @@ async def amain(args: argparse.Namespace) -> int:
             )
         )
         print(
-            f"\n== Makima mesh bench, mode={mode}, {machine['date_utc']}, nproc={machine['nproc']}"
+            f"\n== Makima mesh bench, mode={mode}, {machine['date_utc']}, "
+            f"nproc={machine['nproc']}, load {' '.join(machine['loadavg'])} -> "
+            f"{' '.join(machine['loadavg_end'])}, sum(range(10**6)) "
+            f"{machine['python_speed_ms']} -> {machine['python_speed_ms_end']} ms"
         )
         print(report.table())
         print(f"\nresults: {path}")
