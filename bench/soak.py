@@ -235,6 +235,7 @@ async def run_soak(ctx) -> None:
         pending = [e.task for e in state.asks.values() if not e.task.done()]
         if pending:
             await asyncio.wait(pending, timeout=120)
+        data["after_drain"] = await asyncio.to_thread(c.readings)
     finally:
         for task in list(background):
             task.cancel()
@@ -305,6 +306,22 @@ async def run_soak(ctx) -> None:
         given > 0 and delivered == given,
     )
     r.add("soak", "  asks opened (held + arriving)", len(state.asks))
+    requests = sum(sum(counter_.values()) for counter_ in state.statuses.values())
+    if "after_drain" in data and requests:
+        cpu = sum(
+            data["after_drain"][s.name]["cpu_s"] - data["at_boot"][s.name]["cpu_s"]
+            for s in c.servers
+        )
+        steady_cpu = sum(
+            data["end"][s.name]["cpu_s"] - data["start"][s.name]["cpu_s"] for s in c.servers
+        )
+        data["server_cpu_ms_per_request"] = round(1000.0 * cpu / requests, 1)
+        data["steady_cores_used"] = round(steady_cpu / data["steady_s"], 2)
+        r.add(
+            "soak",
+            "  server CPU per request (A+B, all requests) / cores used in steady phase",
+            f"{data['server_cpu_ms_per_request']} ms / {data['steady_cores_used']} of 2",
+        )
     r.add("soak", "  5xx responses", five_xx, "0", five_xx == 0)
     r.add("soak", "  transport errors (no HTTP status)", transport, "0", transport == 0)
     for endpoint, summary in sorted(data["latency"].items()):
