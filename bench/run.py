@@ -841,6 +841,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=5.0, help="soak duration")
     parser.add_argument("--held", type=int, default=2000, help="soak: blocked asks held open")
     parser.add_argument("--rate", type=float, default=50.0, help="soak: asks/s and answers/s")
+    parser.add_argument(
+        "--drain", type=float, default=180.0, help="soak: at most this long to drain at the end"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
     parser.add_argument("--json", type=Path, help="results file (default bench/results/...)")
     parser.add_argument(

@@ -226,15 +226,31 @@ async def run_soak(ctx) -> None:
         data["steady_s"] = round(time.perf_counter() - start, 1)
 
         # Phase 2: drain — answer everything still pending; every ask must return its answer.
+        # Bounded (--drain seconds): an overloaded server must not keep the run going.
+        drain_until = time.monotonic() + args.drain
+
+        def drain_left() -> float:
+            return max(1.0, drain_until - time.monotonic())
+
         if background:
-            await asyncio.wait(set(background), timeout=60)
-        await discover_all(timeout=120)
-        while state.answerable:
-            batch = [state.answerable.popleft() for _ in range(min(50, len(state.answerable)))]
-            await asyncio.gather(*(give_answer(e) for e in batch))
+            await asyncio.wait(set(background), timeout=min(60.0, drain_left()))
+        await discover_all(timeout=min(120.0, drain_left()))
+        sem = asyncio.Semaphore(50)
+
+        async def drain_answer(entry: Ask) -> None:
+            async with sem:
+                await give_answer(entry)
+
+        drained = [asyncio.create_task(drain_answer(e)) for e in state.answerable]
+        state.answerable.clear()
+        if drained:
+            await asyncio.wait(drained, timeout=drain_left())
+        for task in drained:
+            task.cancel()
         pending = [e.task for e in state.asks.values() if not e.task.done()]
         if pending:
-            await asyncio.wait(pending, timeout=120)
+            await asyncio.wait(pending, timeout=drain_left())
+        data["drain_s"] = round(args.drain - (drain_until - time.monotonic()), 1)
         data["after_drain"] = await asyncio.to_thread(c.readings)
     finally:
         for task in list(background):
