@@ -35,6 +35,7 @@ class Ask:
     question_id: str | None = None
     answer_text: str | None = None
     answer_started: float | None = None
+    answer_phase: str = ""
     answered: bool = False
 
 
@@ -47,12 +48,13 @@ class SoakState:
         default_factory=lambda: collections.defaultdict(collections.Counter)
     )
     answers_given: int = 0
+    phase: str = "held"  # held | steady | drain: latencies are reported per phase
     errors: list[str] = field(default_factory=list)
 
     def record(self, endpoint: str, reply: h.Reply, ok_status: int) -> None:
         self.statuses[endpoint][reply.status] += 1
         if reply.status == ok_status:
-            self.latencies[endpoint].append(reply.seconds)
+            self.latencies[f"{self.phase}: {endpoint}"].append(reply.seconds)
         elif reply.status == 0:
             self.errors.append(f"{endpoint}: transport error {reply.error}"[:200])
         elif reply.status >= 500:
@@ -117,6 +119,7 @@ async def run_soak(ctx) -> None:
         entry.answer_text = f"answer to {entry.marker}"
         server = other[entry.server.name]
         entry.answer_started = time.perf_counter()
+        entry.answer_phase = state.phase
         reply = await h.answer(
             session, server, entry.owner["token"], entry.question_id, entry.answer_text
         )
@@ -187,6 +190,7 @@ async def run_soak(ctx) -> None:
         )
 
         # Phase 1: steady load.
+        state.phase = "steady"
         start = time.perf_counter()
         until = start + duration
 
@@ -228,6 +232,7 @@ async def run_soak(ctx) -> None:
         # Phase 2: drain — answer everything still pending; every ask must return its answer.
         # Bounded (--drain seconds): an overloaded server must not keep the run going.
         drain_until = time.monotonic() + args.drain
+        state.phase = "drain"
 
         def drain_left() -> float:
             return max(1.0, drain_until - time.monotonic())
@@ -282,7 +287,7 @@ async def run_soak(ctx) -> None:
             and reply.body.get("response") == entry.answer_text
         ):
             delivered += 1
-            state.latencies["ask wake (answer start -> ask return)"].append(
+            state.latencies[f"{entry.answer_phase}: ask wake (answer start -> return)"].append(
                 reply.finished - entry.answer_started
             )
             continue
@@ -341,7 +346,11 @@ async def run_soak(ctx) -> None:
     r.add("soak", "  5xx responses", five_xx, "0", five_xx == 0)
     r.add("soak", "  transport errors (no HTTP status)", transport, "0", transport == 0)
     for endpoint, summary in sorted(data["latency"].items()):
-        r.add("soak", f"  p99 {endpoint}", h.lat(summary))
+        if endpoint.startswith("steady: "):
+            r.add("soak", f"  {endpoint}", h.lat(summary))
+    drain_wake = data["latency"].get("drain: ask wake (answer start -> return)")
+    if drain_wake:
+        r.add("soak", "  drain (all left answered at once): ask wake", h.lat(drain_wake))
     for s in c.servers:
         rs, re = data["start"][s.name]["rss_mb"], data["end"][s.name]["rss_mb"]
         growth = 100.0 * (re - rs) / rs
