@@ -12,6 +12,15 @@ def _tiny_waits(settings):
     settings.MESH_POLL_WAIT_SECONDS = 0.3
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Owners are created in almost every test: hash passwords cheaply (PBKDF2 stays usable)."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+
 @pytest.fixture
 def owner(db):
     return factories.make_owner("alice")
