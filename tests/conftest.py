@@ -1,19 +1,9 @@
 import pytest
-from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from tests import factories
 
 pytest_plugins = ["tests.live_daphne"]
-
-
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
-    """On SQLite the test database is a file, so a real server process (tests/live_daphne.py)
-    can open it; Django's default in-memory test database is invisible to other processes."""
-    database = django_settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3" and not database["TEST"].get("NAME"):
-        database["TEST"]["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
 @pytest.fixture(autouse=True)
@@ -25,12 +15,9 @@ def _tiny_waits(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Owners are created in almost every test: hash passwords cheaply (PBKDF2 stays usable)."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    ]
+def _fast_password_hasher(settings):
+    """Owners get passwords in every test; the production hasher costs ~1 s per owner."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 from websockets.sync.client import connect
@@ -59,7 +59,8 @@ def browser_page():
 def staff_owner(db):
     """An owner who can log in through the admin login (PBKDF2: the server's hasher)."""
     owner = factories.make_owner("ada", is_staff=True)
-    owner.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    hasher = PBKDF2PasswordHasher()
+    owner.password = hasher.encode(PASSWORD, hasher.salt())
     owner.save(update_fields=["password"])
     return owner
 
