@@ -151,7 +151,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 times reads out after 5 s by default, the same 5 s that
+                # channels_redis blocks in BZPOPMIN: on a busy event loop the client gave up
+                # first and every socket of the process died with "Timeout reading from".
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 20}],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "makima"),
                 "capacity": 1000,
                 "expiry": 60,
