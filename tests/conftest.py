@@ -75,3 +75,9 @@ def directive(owner):
 @pytest.fixture
 def task_and_key(owner, directive):
     return factories.make_task(owner, directive)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Owners are made in most tests; the production hasher costs ~1 s each on 2 cores."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
