@@ -50,11 +50,15 @@ class DaphneServer:
 
     def __init__(self, name: str, env: dict[str, str]):
         self.name = name
+        self.env = env
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.log_path = ARTIFACTS / f"daphne-{name}.log"
         self._log = self.log_path.open("wb")
+        self._spawn()
+
+    def _spawn(self) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -67,11 +71,16 @@ class DaphneServer:
                 "makima_site.asgi:application",
             ],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
         self._wait_healthy()
+
+    def restart(self) -> None:
+        """Start the stopped server again on the same port (clients reconnect to it)."""
+        self._log = self.log_path.open("ab")
+        self._spawn()
 
     @property
     def ws_url(self) -> str:

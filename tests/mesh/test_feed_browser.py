@@ -133,3 +133,24 @@ def test_multi_select_free_text_and_answers_from_elsewhere(
     )
     assert json.loads(stored[multi.pk].response) == ["eu, west", "ap"]
     assert stored[free.pk].response == "Mention the new retry policy."
+
+
+def test_connection_state_and_reconnect(staff_owner, daphne_servers, browser_page):
+    """When the server goes away the page says so and reconnects by itself when it is back,
+    picking up a question asked meanwhile from the fresh snapshot."""
+    directive = orm(factories.make_directive, staff_owner, title="Ops", reconcile_mode="manual")
+    task, _ = orm(factories.make_task, staff_owner, directive, name="night-bot")
+    server = daphne_servers("browser")
+    page = browser_page
+
+    log_in(page, server.base_url)
+    server.stop()
+    expect(page.locator("#connection-text")).to_contain_text("Offline — reconnecting in")
+    expect(page.get_by_role("button", name="Retry now")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "questions-page-offline.png"))
+
+    orm(factories.make_question, task, question="Asked while you were offline?")
+    server.restart()
+    # The backoff (1 s doubling, with jitter) has reached a few seconds by now.
+    expect(page.locator("#connection-text")).to_have_text("Live", timeout=30_000)
+    expect(page.locator("li.card")).to_contain_text("Asked while you were offline?")

@@ -49,7 +49,17 @@
     return scheme + "//" + window.location.host + page.dataset.socketPath;
   }
 
+  const STATE_ANNOUNCEMENTS = {
+    live: "Connected: questions are live.",
+    offline: "Connection lost; reconnecting.",
+    "signed-out": "Signed out.",
+  };
+
   function setConnection(state, text) {
+    // Announce changes of state, not every tick of the reconnect countdown.
+    if (state !== connection.dataset.state && STATE_ANNOUNCEMENTS[state]) {
+      announce(STATE_ANNOUNCEMENTS[state]);
+    }
     connection.dataset.state = state;
     connectionText.textContent = text;
     reconnectButton.hidden = state !== "offline";
