@@ -150,7 +150,7 @@
       case "question.asked":
         if (!questions.has(frame.question.questionId)) {
           addQuestion(frame.question, true);
-          announce("New question from " + frame.question.taskName + ".");
+          announce("New question from " + (frame.question.taskName || "a task") + ".");
           notify(frame.question);
         }
         break;
