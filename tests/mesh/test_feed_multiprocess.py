@@ -4,11 +4,13 @@ and an event published in one reaches a socket held by the other."""
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from django.conf import settings
 from django.db import connections
 from websockets.sync.client import connect
 
+from mesh.routing import http_urlpatterns
 from tests import factories
 
 pytestmark = [
@@ -77,3 +79,36 @@ def test_answer_on_one_process_reaches_socket_on_another(
         assert answered["type"] == "question.answered"
         assert answered["questionId"] == str(question.id)
         assert answered["response"] == "ok"
+
+
+@pytest.mark.skipif(
+    not any("supervisor/questions" in str(route.pattern) for route in http_urlpatterns),
+    reason="the ask endpoint (issue 4) is not in this tree yet",
+)
+def test_ask_on_one_process_reaches_socket_on_another(owner_token, task_and_key, daphne_servers):
+    """A task's blocking ask on process A appears on the owner's socket held by process B;
+    the answer sent over that socket returns to the ask still blocked on A."""
+    _, tool_key = task_and_key
+    server_a = daphne_servers("a", MESH_AUTO_TIMEOUT_SECONDS="60")
+    server_b = daphne_servers("b")
+
+    with open_feed(server_b, owner_token) as on_b, ThreadPoolExecutor(max_workers=1) as pool:
+        assert receive(on_b)["type"] == "snapshot"
+        asked = pool.submit(
+            httpx.post,
+            f"{server_a.base_url}/api/v1/mesh/supervisor/questions",
+            headers={"X-Makima-Tool-Key": tool_key},
+            json={"question": "Across processes?", "choices": ["yes", "no"]},
+            timeout=90,
+        )
+        event = receive(on_b)
+        assert event["type"] == "question.asked"
+        assert event["question"]["question"] == "Across processes?"
+        question_id = event["question"]["questionId"]
+
+        on_b.send(json.dumps({"type": "answer", "questionId": question_id, "response": "yes"}))
+        response = asked.result(timeout=30)
+
+    assert response.status_code == 200
+    assert response.json()["questionId"] == question_id
+    assert response.json()["response"] == "yes"
