@@ -20,13 +20,30 @@ ORIGIN = (b"origin", b"http://testserver")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+class Communicator(WebsocketCommunicator):
+    """Waits up to 5 s for each frame (not 1 s): a loaded CI machine must not fail a test
+    that would pass; a frame that never comes still fails it."""
+
+    async def connect(self, timeout=5):
+        return await super().connect(timeout)
+
+    async def receive_output(self, timeout=5):
+        return await super().receive_output(timeout)
+
+    async def receive_from(self, timeout=5):
+        return await super().receive_from(timeout)
+
+    async def receive_json_from(self, timeout=5):
+        return await super().receive_json_from(timeout)
+
+
 @pytest.fixture
 async def sockets():
     """Open feed sockets; every one is disconnected at teardown."""
-    opened: list[WebsocketCommunicator] = []
+    opened: list[Communicator] = []
 
     async def open_socket(*, headers=(), subprotocols=None, path=PATH, origin=ORIGIN):
-        communicator = WebsocketCommunicator(
+        communicator = Communicator(
             application,
             path,
             headers=[*([origin] if origin else []), *headers],
