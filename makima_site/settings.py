@@ -162,10 +162,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py 8 times reads out after 5 s by default, the same 5 s that
-                # channels_redis blocks in BZPOPMIN: on a busy event loop the client gave up
-                # first and every socket of the process died with "Timeout reading from".
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 20}],
+                # redis-py 8 reads with a 5 s socket timeout by default, exactly the
+                # BZPOPMIN timeout channels_redis uses in receive(): every idle receive
+                # then races to "Timeout reading from ...". Give reads a margin.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "makima"),
                 "capacity": 1000,
                 "expiry": 60,
