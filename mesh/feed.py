@@ -172,7 +172,8 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
             raise FrameError("MALFORMED_FRAME", "Send JSON objects as text frames, not binary.")
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: nesting deeper than the parser's stack ("[[[[…").
             raise FrameError("MALFORMED_FRAME", "The frame is not valid JSON.") from None
         if not isinstance(frame, dict):
             raise FrameError("MALFORMED_FRAME", 'A frame must be a JSON object with a "type".')

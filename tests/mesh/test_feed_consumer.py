@@ -466,8 +466,9 @@ async def test_ping_pong(owner_socket):
         ('{"type": "subscribe"}', "UNKNOWN_TYPE"),
         ('{"type": null}', "UNKNOWN_TYPE"),
         (b"\x00\x01binary", "MALFORMED_FRAME"),
+        ("[" * 60000, "MALFORMED_FRAME"),
     ],
-    ids=["not-json", "array", "string", "no-type", "unknown-type", "null-type", "binary"],
+    ids=["not-json", "array", "string", "no-type", "unknown-type", "null-type", "binary", "deep"],
 )
 async def test_malformed_frame_gets_error_and_socket_stays_open(owner_socket, payload, code):
     """A malformed frame gets an error frame; the socket keeps working."""
