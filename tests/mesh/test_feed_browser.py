@@ -41,18 +41,6 @@ document.hasFocus = () => false;
 """
 
 
-def _question_endpoints_routed() -> bool:
-    from mesh.routing import http_urlpatterns
-
-    return any("supervisor/questions" in str(route.pattern) for route in http_urlpatterns)
-
-
-needs_question_endpoints = pytest.mark.skipif(
-    not _question_endpoints_routed(),
-    reason="the ask and answer endpoints (issue 4) are not in this tree yet",
-)
-
-
 def orm(function, *args, **kwargs):
     """Run database code off this thread: Playwright's sync API keeps an event loop here, and
     Django refuses synchronous queries next to a running loop."""
@@ -105,7 +93,6 @@ def log_in(page, base_url: str) -> None:
     expect(page.locator("#connection-text")).to_have_text("Live")
 
 
-@needs_question_endpoints
 def test_question_appears_and_a_click_answers_the_blocked_ask(
     staff_owner, daphne_servers, browser_page
 ):
@@ -252,7 +239,6 @@ def test_connection_state_and_reconnect(staff_owner, daphne_servers, browser_pag
     expect(page.locator("li.card")).to_contain_text("Asked while you were offline?")
 
 
-@needs_question_endpoints
 def test_withdrawn_question_disappears(staff_owner, daphne_servers, browser_page):
     """A question withdrawn by the auto-mode timeout leaves the page by itself."""
     directive = orm(factories.make_directive, staff_owner, title="Auto", reconcile_mode="auto")
@@ -276,7 +262,6 @@ def test_withdrawn_question_disappears(staff_owner, daphne_servers, browser_page
     expect(page.locator("#empty")).to_be_visible()
 
 
-@needs_question_endpoints
 def test_question_answered_over_rest_disappears(staff_owner, daphne_servers, browser_page):
     """An answer given over REST removes the question from the open page."""
     directive = orm(factories.make_directive, staff_owner, title="Ops", reconcile_mode="manual")

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import connections
 from websockets.sync.client import connect
 
-from mesh.routing import http_urlpatterns
 from tests import factories
 
 pytestmark = [
@@ -81,10 +80,6 @@ def test_answer_on_one_process_reaches_socket_on_another(
         assert answered["response"] == "ok"
 
 
-@pytest.mark.skipif(
-    not any("supervisor/questions" in str(route.pattern) for route in http_urlpatterns),
-    reason="the ask endpoint (issue 4) is not in this tree yet",
-)
 def test_ask_on_one_process_reaches_socket_on_another(owner_token, task_and_key, daphne_servers):
     """A task's blocking ask on process A appears on the owner's socket held by process B;
     the answer sent over that socket returns to the ask still blocked on A."""
