@@ -27,7 +27,7 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 ASK_SCOPE = "ask"
 ANSWER_SCOPE = "answer"
-TOKEN_CREATE_SCOPE = "token_create"
+TOKEN_CREATE_SCOPE = "token_create"  # noqa: S105 (a scope name, not a secret)
 AUTH_FAILURE_SCOPE = "auth_failure"
 
 _KEY_FORMAT = "throttle:{scope}:{ident}:{window}"
