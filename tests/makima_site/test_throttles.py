@@ -228,4 +228,3 @@ def test_rates_from_the_environment(monkeypatch, value, expected):
     """A well-formed rate is kept, off switches the scope off, empty means the default."""
     monkeypatch.setenv("THROTTLE_ASK_RATE", value)
     assert site_settings._env_rate("THROTTLE_ASK_RATE", "1/min") == expected
-
