@@ -1,0 +1,98 @@
+"""drf-spectacular postprocessing: make the schema say what the server really answers.
+
+- Every operation documents the errors the site can give it, in the contract's error shape
+  (makima_site.errors): 401/403 where a credential is required, 400 and 415 where there is
+  input, 404 everywhere (unknown ids, pages past the end), 406 (an Accept header nothing
+  satisfies), 413 (body over the size limit), 429 (rate limits, with Retry-After) and 503
+  (a dependency is down). An operation's own description of a code is kept.
+- A security requirement naming several owner-token schemes at once (spectacular puts the
+  names of one authentication class into one requirement, which means "all of them") is
+  split into alternatives: any one of Bearer or X-Makima-Api-Key is enough.
+"""
+
+from typing import Any
+
+ERROR_COMPONENT = "Error"
+_ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error body: an UPPER_SNAKE code and a message for humans.",
+    "properties": {
+        "code": {"type": "string", "example": "VALIDATION_ERROR"},
+        "message": {"type": "string", "example": "name: This field is required."},
+        "details": {
+            "type": "object",
+            "description": "Field errors: camelCase field name → messages.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["code", "message"],
+}
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+_DESCRIPTIONS = {
+    "400": "The input is invalid (VALIDATION_ERROR, MALFORMED_REQUEST); nothing changed.",
+    "401": "No valid credential for this endpoint (UNAUTHORIZED).",
+    "403": "The credential may not do this (FORBIDDEN, NOT_DIRECTIVE_TASK, CSRF failure).",
+    "404": "Nothing here for this caller (NOT_FOUND).",
+    "406": "The Accept header asks for a type the API cannot give (NOT_ACCEPTABLE).",
+    "413": "The body is over the size limit (PAYLOAD_TOO_LARGE).",
+    "415": "The body's Content-Type is not JSON (UNSUPPORTED_MEDIA_TYPE).",
+    "429": "Too many requests (THROTTLED); retry after Retry-After seconds.",
+    "503": "A dependency is down (DB_UNAVAILABLE, SERVICE_UNAVAILABLE); retry later.",
+}
+_OWNER_TOKEN_SCHEMES = {"bearer_auth", "api_key"}
+
+
+def _error_response(code: str) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": _DESCRIPTIONS[code],
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}
+        },
+    }
+    if code == "429":
+        response["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+    return response
+
+
+def _error_codes(operation: dict[str, Any]) -> list[str]:
+    codes = ["404", "406", "413", "429", "503"]
+    if operation.get("security"):
+        codes += ["401", "403"]
+    if operation.get("parameters") or operation.get("requestBody"):
+        codes.append("400")
+    if operation.get("requestBody"):
+        codes.append("415")
+    return sorted(codes)
+
+
+def _split_owner_token_requirements(security: list[dict[str, list]]) -> list[dict[str, list]]:
+    split: list[dict[str, list]] = []
+    for requirement in security:
+        names = set(requirement)
+        if len(names) > 1 and names <= _OWNER_TOKEN_SCHEMES:
+            split.extend({name: requirement[name]} for name in sorted(names))
+        else:
+            split.append(requirement)
+    return split
+
+
+def document_error_responses(result, generator, request, public):
+    """POSTPROCESSING_HOOKS entry (see the module docstring)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(ERROR_COMPONENT, _ERROR_SCHEMA)
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in _HTTP_METHODS:
+                continue
+            if operation.get("security"):
+                operation["security"] = _split_owner_token_requirements(operation["security"])
+            responses = operation.setdefault("responses", {})
+            for code in _error_codes(operation):
+                responses.setdefault(code, _error_response(code))
+            operation["responses"] = dict(sorted(responses.items()))
+    return result
