@@ -5,9 +5,6 @@
   input, 404 everywhere (unknown ids, pages past the end), 406 (an Accept header nothing
   satisfies), 413 (body over the size limit), 429 (rate limits, with Retry-After) and 503
   (a dependency is down). An operation's own description of a code is kept.
-- A security requirement naming several owner-token schemes at once (spectacular puts the
-  names of one authentication class into one requirement, which means "all of them") is
-  split into alternatives: any one of Bearer or X-Makima-Api-Key is enough.
 """
 
 from typing import Any
@@ -39,7 +36,6 @@ _DESCRIPTIONS = {
     "429": "Too many requests (THROTTLED); retry after Retry-After seconds.",
     "503": "A dependency is down (DB_UNAVAILABLE, SERVICE_UNAVAILABLE); retry later.",
 }
-_OWNER_TOKEN_SCHEMES = {"bearer_auth", "api_key"}
 
 
 def _error_response(code: str) -> dict[str, Any]:
@@ -70,17 +66,6 @@ def _error_codes(operation: dict[str, Any]) -> list[str]:
     return sorted(codes)
 
 
-def _split_owner_token_requirements(security: list[dict[str, list]]) -> list[dict[str, list]]:
-    split: list[dict[str, list]] = []
-    for requirement in security:
-        names = set(requirement)
-        if len(names) > 1 and names <= _OWNER_TOKEN_SCHEMES:
-            split.extend({name: requirement[name]} for name in sorted(names))
-        else:
-            split.append(requirement)
-    return split
-
-
 def document_error_responses(result, generator, request, public):
     """POSTPROCESSING_HOOKS entry (see the module docstring)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
@@ -89,8 +74,6 @@ def document_error_responses(result, generator, request, public):
         for method, operation in operations.items():
             if method not in _HTTP_METHODS:
                 continue
-            if operation.get("security"):
-                operation["security"] = _split_owner_token_requirements(operation["security"])
             responses = operation.setdefault("responses", {})
             for code in _error_codes(operation):
                 responses.setdefault(code, _error_response(code))

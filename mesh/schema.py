@@ -7,6 +7,10 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = "mesh.authentication.ApiTokenAuthentication"
     name = ["bearer_auth", "api_key"]
 
+    def get_security_requirement(self, auto_schema):
+        # Either header works: two alternative requirements, not one requiring both.
+        return [{name: []} for name in self.name]
+
     def get_security_definition(self, auto_schema):
         return [
             {"type": "http", "scheme": "bearer", "description": "Owner API token."},

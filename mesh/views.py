@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from makima_site.throttles import TokenCreateThrottle
 from mesh import selectors, services
+from mesh.filters import TaskFilter
 from mesh.models import ApiToken, Task
 from mesh.serializers import (
     ApiTokenCreatedSerializer,
@@ -31,7 +32,7 @@ class TaskViewSet(viewsets.ModelViewSet):
     """The owner's tasks; another owner's are 404."""
 
     serializer_class = TaskSerializer
-    filterset_fields = ["status", "directive"]
+    filterset_class = TaskFilter
     ordering_fields = ["created_at", "updated_at"]
     ordering = ["-created_at"]
     queryset = Task.objects.none()
