@@ -1,4 +1,5 @@
-"""drf-spectacular postprocessing: make the schema say what the server really answers.
+"""Shared pieces of the OpenAPI description: the error body every endpoint answers with,
+and a postprocessing hook that documents the errors every operation can give.
 
 - Every operation documents the errors the site can give it, in the contract's error shape
   (makima_site.errors): 401/403 where a credential is required, 400 and 415 where there is
@@ -9,7 +10,26 @@
 
 from typing import Any
 
-ERROR_COMPONENT = "Error"
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="UPPER_SNAKE error code, e.g. VALIDATION_ERROR.")
+    message = serializers.CharField(help_text="What went wrong and what to do about it.")
+    details = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Field errors: camelCase field name → messages.",
+    )
+
+
+def error_response(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=ErrorBodySerializer, description=description)
+
+
+# The component ErrorBodySerializer renders as; defined here too for schemas without it.
+ERROR_COMPONENT = "ErrorBody"
 _ERROR_SCHEMA = {
     "type": "object",
     "description": "Every error body: an UPPER_SNAKE code and a message for humans.",

@@ -289,6 +289,9 @@ SPECTACULAR_SETTINGS = {
         "DirectiveStatusEnum": "directives.models.Directive.Status",
         "TaskStatusEnum": "mesh.models.Task.Status",
         "QuestionStatusEnum": "mesh.models.Question.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "OrderPriorityEnum": "orders.models.Order.Priority",
+        "OrderTypeEnum": "orders.models.Order.OrderType",
     },
 }
 

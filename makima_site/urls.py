@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("directives.urls")),
     path("api/v1/", include("mesh.urls")),
+    path("api/v1/", include("orders.urls")),
 ]
 
 handler400 = "makima_site.errors.handler400"

@@ -15,12 +15,6 @@ def _tiny_waits(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Owners are created by the dozen; PBKDF2's deliberate slowness only slows the suite."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with no throttle counters.
 
@@ -93,3 +87,9 @@ def directive(owner):
 @pytest.fixture
 def task_and_key(owner, directive):
     return factories.make_task(owner, directive)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Owners are made in most tests; the production hasher costs ~1 s each on 2 cores."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from directives.models import Directive
 from mesh import services
 from mesh.models import Question, Task
+from orders import services as order_services
+from orders.models import Order
 
 _counter = itertools.count(1)
 
@@ -42,3 +44,9 @@ def make_task(
 def make_question(task: Task, **fields) -> Question:
     fields.setdefault("question", "Proceed?")
     return services.question_ask(task=task, **fields)
+
+
+def make_order(owner, directive: Directive, **fields) -> Order:
+    fields.setdefault("title", f"Order {next(_counter)}")
+    fields.setdefault("order_type", Order.OrderType.CHORE)
+    return order_services.order_create(owner=owner, directive=directive, **fields)

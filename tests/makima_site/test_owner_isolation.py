@@ -13,9 +13,9 @@ import pytest
 from django.forms.models import model_to_dict
 from drf_spectacular.generators import SchemaGenerator
 
-from directives.models import Directive
 from mesh import services
 from mesh.models import Task
+from orders.models import Order
 from tests import factories
 
 HTTP_METHODS = ("get", "put", "patch", "post", "delete")
@@ -36,7 +36,14 @@ def _owner_objects(owner) -> dict:
     task, _ = factories.make_task(owner, directive, name="other-owner-task")
     token, _ = services.api_token_create(owner=owner, name="other-owner-token")
     question = factories.make_question(task, question="Other owner's secret question?")
-    return {"directive": directive, "task": task, "token": token, "question": question}
+    order = factories.make_order(owner, directive, title="Other owner's secret order")
+    return {
+        "directive": directive,
+        "task": task,
+        "token": token,
+        "question": question,
+        "order": order,
+    }
 
 
 # Path prefix (up to the id parameter) → which of the other owner's objects to use.
@@ -46,6 +53,7 @@ KINDS = {
     "/api/v1/tokens/": "token",
     "/api/v1/mesh/questions/": "question",
     "/api/v1/mesh/supervisor/questions/": "question",
+    "/api/v1/orders/": "order",
 }
 # (method, path) that the contract answers with 403 FORBIDDEN for another owner's object.
 FORBIDDEN_OK = {("post", "/api/v1/mesh/questions/{id}/answer")}
@@ -101,6 +109,8 @@ def _forbidden_strings(objects: dict) -> list[str]:
         "other-owner-token",
         str(objects["question"].pk),
         "Other owner's secret question?",
+        str(objects["order"].pk),
+        "Other owner's secret order",
     ]
 
 
@@ -167,11 +177,22 @@ def test_filtering_by_another_owners_id_reveals_nothing(path, name, theirs, mine
     assert theirs_response.json() == unknown_response.json()
 
 
-def test_the_other_owners_directive_cannot_be_attached_to_a_task(theirs, mine):
-    """Creating a task under another owner's directive is refused like an unknown one."""
-    response = mine["owner"].post(
-        "/api/v1/tasks/", {"name": "x", "directive": str(theirs["directive"].pk)}, format="json"
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/tasks/", {"name": "x"}),
+        ("/api/v1/orders/", {"title": "x", "orderType": "chore"}),
+    ],
+)
+def test_nothing_can_be_created_under_another_owners_directive(path, body, theirs, mine):
+    """Creating under another owner's directive is refused exactly like an unknown one."""
+    their_id, unknown_id = str(theirs["directive"].pk), str(uuid.uuid4())
+    theirs_response = mine["owner"].post(path, {**body, "directive": their_id}, format="json")
+    unknown_response = mine["owner"].post(path, {**body, "directive": unknown_id}, format="json")
+    assert theirs_response.status_code == unknown_response.status_code == 400
+    # Only the caller's own input is echoed back: the answers differ in nothing else.
+    assert theirs_response.content.decode().replace(their_id, "ID") == (
+        unknown_response.content.decode().replace(unknown_id, "ID")
     )
-    assert response.status_code == 400
     assert not Task.objects.filter(directive=theirs["directive"], name="x").exists()
-    assert Directive.objects.filter(pk=theirs["directive"].pk).exists()
+    assert not Order.objects.filter(directive=theirs["directive"], title="x").exists()

@@ -85,6 +85,12 @@ def full_flow(db, client_for, sql_logged, all_logs_at_debug):
     question = factories.make_question(task_row, question="Deploy?", choices=["yes", "no"])
     services.question_answer(question_id=question.id, owner=owner, response="yes")
 
+    # The task files an order, then the owner reads it.
+    tool = client_for(tool_key=current_key)
+    filed = tool.post("/api/v1/mesh/supervisor/orders", {"title": "Follow up"}, format="json")
+    assert filed.status_code == 201
+    assert api.get(f"/api/v1/orders/{filed.json()['id']}/").status_code == 200
+
     # Revocation, then use of the revoked token.
     token_id = created.json()["id"]
     assert api.delete(f"/api/v1/tokens/{token_id}/").status_code == 204

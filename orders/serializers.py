@@ -1,0 +1,86 @@
+from rest_framework import serializers
+
+from directives.models import Directive
+from orders.models import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_LABEL_LENGTH,
+    MAX_REPOSITORY_URL_LENGTH,
+    MAX_TITLE_LENGTH,
+    Order,
+    label_errors,
+)
+
+
+class LabelListField(serializers.ListField):
+    """Up to 20 distinct labels of 1..50 characters (the model's rules, one message each)."""
+
+    child = serializers.CharField(max_length=MAX_LABEL_LENGTH)
+
+    def to_internal_value(self, data):
+        labels = super().to_internal_value(data)
+        errors = label_errors(labels)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return labels
+
+
+class OwnDirectiveField(serializers.PrimaryKeyRelatedField):
+    """A directive id that must belong to the requesting owner (others' look nonexistent)."""
+
+    default_error_messages = {
+        "does_not_exist": "Directive {pk_value} does not exist; use one of your directives' ids.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", serializers.UUIDField())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None or not request.user.is_authenticated:
+            return Directive.objects.none()
+        return Directive.objects.filter(owner=request.user)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    """An order as its owner reads and writes it."""
+
+    directive = OwnDirectiveField(help_text="The id of one of your directives.")
+    directive_title = serializers.CharField(source="directive.title", read_only=True)
+    title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
+    description = serializers.CharField(
+        max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
+    labels = LabelListField(required=False, help_text="Up to 20 distinct labels, 1..50 chars.")
+    repository_url = serializers.URLField(
+        max_length=MAX_REPOSITORY_URL_LENGTH,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Defaults to the directive's repository URL on creation.",
+    )
+    filed_by_task = serializers.UUIDField(
+        source="filed_by_task_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The task that filed this order, if a task did.",
+    )
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "title",
+            "description",
+            "priority",
+            "status",
+            "order_type",
+            "directive",
+            "directive_title",
+            "labels",
+            "repository_url",
+            "filed_by_task",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]

@@ -1,0 +1,182 @@
+"""Writes of the orders app. Each runs in a transaction and returns what it wrote.
+
+Callers validate their input shape (serializers, admin forms); these functions enforce the
+rules that hold whoever calls them: the directive (and the filing task) belong to the
+order's owner, and the model's own validators (lengths, choices, labels).
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
+
+from directives.models import Directive
+from makima_site.errors import ApplicationError
+from orders.models import IDEMPOTENCY_WINDOW, Order, OrderIdempotencyKey
+
+# The fields an owner may change after creation (owner, filing task and timestamps are fixed).
+ORDER_UPDATE_FIELDS = (
+    "directive",
+    "title",
+    "description",
+    "priority",
+    "status",
+    "order_type",
+    "labels",
+    "repository_url",
+)
+
+
+def _validation_error(field: str, message: str) -> ApplicationError:
+    return ApplicationError(message, code="VALIDATION_ERROR", details={field: [message]})
+
+
+def _camel(field: str) -> str:
+    if field == NON_FIELD_ERRORS:
+        return "nonFieldErrors"
+    return camelize_re.sub(underscore_to_camel, field)
+
+
+def order_save(*, order: Order) -> Order:
+    """check_* then do_*: validate a new or changed order and save it.
+
+    The owner must own the directive and the filing task; every model validator runs.
+    Call inside a transaction (the public services below, and the admin's, do).
+    """
+    if order.directive_id is not None and order.directive.owner_id != order.owner_id:
+        raise _validation_error("directive", "The directive does not exist.")
+    if order.filed_by_task_id is not None and order.filed_by_task.owner_id != order.owner_id:
+        raise _validation_error("filedByTask", "The task does not exist.")
+    if order.description == "":
+        order.description = None
+    if order.repository_url == "":
+        order.repository_url = None
+    try:
+        # Foreign keys are checked above and by the database, the primary key is a fresh
+        # UUID, and the check constraints mirror the choices full_clean validates: no queries.
+        order.full_clean(
+            exclude=["owner", "directive", "filed_by_task"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        details = {_camel(field): list(messages) for field, messages in exc.message_dict.items()}
+        first_field, first_messages = next(iter(details.items()))
+        raise ApplicationError(
+            f"{first_field}: {first_messages[0]}", code="VALIDATION_ERROR", details=details
+        ) from exc
+    order.save()
+    return order
+
+
+@transaction.atomic
+def order_create(
+    *,
+    owner: AbstractBaseUser,
+    directive: Directive,
+    title: str,
+    order_type: str,
+    description: str | None = None,
+    priority: str = Order.Priority.MEDIUM,
+    status: str = Order.Status.OPEN,
+    labels: list[str] | None = None,
+    repository_url: str | None = None,
+    filed_by_task: models.Model | None = None,
+    idempotency_key: str | None = None,
+) -> Order:
+    """File an order on one of the owner's directives.
+
+    `repository_url` defaults to the directive's. With `idempotency_key` (only for a filing
+    task), the same task sending the same key again within IDEMPOTENCY_WINDOW gets its first
+    order back instead of a new one — also when both requests race: the unique (task, key)
+    constraint lets exactly one insert win, and the loser returns the winner's order.
+    """
+    if idempotency_key is not None:
+        if filed_by_task is None:
+            raise ValueError("An idempotency key needs the filing task it belongs to.")
+        earlier = _order_for_idempotency_key(task=filed_by_task, key=idempotency_key)
+        if earlier is not None:
+            return earlier
+
+    order = Order(
+        owner=owner,
+        directive=directive,
+        title=title,
+        description=description,
+        priority=priority,
+        status=status,
+        order_type=order_type,
+        labels=list(labels or []),
+        repository_url=repository_url or directive.repository_url,
+        filed_by_task=filed_by_task,
+    )
+    if idempotency_key is None:
+        return order_save(order=order)
+
+    try:
+        with transaction.atomic():
+            order_save(order=order)
+            OrderIdempotencyKey.objects.create(task=filed_by_task, key=idempotency_key, order=order)
+    except IntegrityError:
+        # A concurrent request with the same key committed first; its order is the answer.
+        winner = _order_for_idempotency_key(task=filed_by_task, key=idempotency_key)
+        if winner is None:
+            raise
+        return winner
+    return order
+
+
+def _order_for_idempotency_key(*, task: models.Model, key: str) -> Order | None:
+    """The order this task filed with this key within the window; forgets expired keys."""
+    record = (
+        OrderIdempotencyKey.objects.select_related("order")
+        .filter(task=task, key=key)
+        .only("created_at", "order")
+        .first()
+    )
+    if record is None:
+        return None
+    if timezone.now() - record.created_at < IDEMPOTENCY_WINDOW:
+        return record.order
+    # Expired: drop this task's stale keys, so the key can be used afresh and the table
+    # holds no more than a day of keys per task.
+    OrderIdempotencyKey.objects.filter(
+        task=task, created_at__lte=timezone.now() - IDEMPOTENCY_WINDOW
+    ).delete()
+    return None
+
+
+@transaction.atomic
+def order_update(*, order: Order, data: dict[str, Any]) -> Order:
+    """Change an order's fields (any of ORDER_UPDATE_FIELDS); any status may follow any other."""
+    unknown = set(data) - set(ORDER_UPDATE_FIELDS)
+    if unknown:
+        raise ValueError(f"order_update cannot change {sorted(unknown)}")
+    for field, value in data.items():
+        setattr(order, field, value)
+    return order_save(order=order)
+
+
+@transaction.atomic
+def order_delete(*, order: Order) -> None:
+    order.delete()
+
+
+@transaction.atomic
+def order_bulk_set_status(*, orders: QuerySet[Order], status: str) -> int:
+    """Set the status of every order in `orders` (already scoped by the caller); the count."""
+    if status not in Order.Status.values:
+        raise ValueError(f"Unknown order status {status!r}")
+    return orders.update(status=status, updated_at=timezone.now())
+
+
+@transaction.atomic
+def order_bulk_set_priority(*, orders: QuerySet[Order], priority: str) -> int:
+    """Set the priority of every order in `orders` (already scoped by the caller); the count."""
+    if priority not in Order.Priority.values:
+        raise ValueError(f"Unknown order priority {priority!r}")
+    return orders.update(priority=priority, updated_at=timezone.now())

@@ -1,0 +1,189 @@
+"""orders/services.py: the rules that hold whoever calls (API, admin, tasks)."""
+
+from unittest import mock
+
+import pytest
+from django.db import IntegrityError
+
+from makima_site.errors import ApplicationError
+from orders import services
+from orders.models import Order, OrderIdempotencyKey, label_errors
+from tests import factories
+
+
+def test_create_defaults(owner, directive):
+    """A new order is open, medium, and has no labels unless told otherwise."""
+    order = services.order_create(owner=owner, directive=directive, title="t", order_type="bug")
+    assert (order.status, order.priority, order.labels) == ("open", "medium", [])
+
+
+def test_create_on_another_owners_directive_is_refused(owner, other_owner):
+    """The directive must be the owner's; nothing is stored otherwise."""
+    foreign = factories.make_directive(other_owner)
+    with pytest.raises(ApplicationError) as caught:
+        services.order_create(owner=owner, directive=foreign, title="t", order_type="bug")
+    assert caught.value.code == "VALIDATION_ERROR"
+    assert "directive" in caught.value.details
+    assert not Order.objects.exists()
+
+
+def test_create_with_another_owners_task_is_refused(owner, directive, other_owner):
+    """The filing task must be the owner's."""
+    foreign_task, _ = factories.make_task(other_owner, factories.make_directive(other_owner))
+    with pytest.raises(ApplicationError):
+        services.order_create(
+            owner=owner,
+            directive=directive,
+            title="t",
+            order_type="spike",
+            filed_by_task=foreign_task,
+        )
+    assert not Order.objects.exists()
+
+
+def test_model_rules_hold_for_every_caller(owner, directive):
+    """A service caller bypassing serializers still meets the model's rules (labels here)."""
+    with pytest.raises(ApplicationError) as caught:
+        services.order_create(
+            owner=owner, directive=directive, title="t", order_type="bug", labels=["a", "a"]
+        )
+    assert "labels" in caught.value.details
+    assert not Order.objects.exists()
+
+
+def test_unknown_choice_is_refused(owner, directive):
+    """An order type outside the four is a VALIDATION_ERROR naming orderType."""
+    with pytest.raises(ApplicationError) as caught:
+        services.order_create(owner=owner, directive=directive, title="t", order_type="epic")
+    assert "orderType" in caught.value.details
+
+
+def test_blank_description_and_url_are_stored_as_none(owner, directive):
+    """ "" and None both mean "none" for description and repository URL."""
+    order = services.order_create(
+        owner=owner,
+        directive=directive,
+        title="t",
+        order_type="bug",
+        description="",
+        repository_url="",
+    )
+    assert (order.description, order.repository_url) == (None, None)
+
+
+def test_idempotency_key_needs_a_task(owner, directive):
+    """A key without a filing task is a programming error."""
+    with pytest.raises(ValueError):
+        services.order_create(
+            owner=owner, directive=directive, title="t", order_type="spike", idempotency_key="k"
+        )
+
+
+def test_losing_an_idempotency_race_returns_the_winners_order(owner, directive, task_and_key):
+    """When the key was inserted between the lookup and the insert, the winner's order is
+    returned and the loser's order is rolled back."""
+    task, _ = task_and_key
+    winner = services.order_create(
+        owner=owner,
+        directive=directive,
+        title="winner",
+        order_type="spike",
+        filed_by_task=task,
+        idempotency_key="k",
+    )
+    real_lookup = services._order_for_idempotency_key
+    with mock.patch.object(
+        services, "_order_for_idempotency_key", side_effect=[None, real_lookup(task=task, key="k")]
+    ):
+        loser = services.order_create(
+            owner=owner,
+            directive=directive,
+            title="loser",
+            order_type="spike",
+            filed_by_task=task,
+            idempotency_key="k",
+        )
+    assert loser.pk == winner.pk
+    assert list(Order.objects.values_list("title", flat=True)) == ["winner"]
+    assert OrderIdempotencyKey.objects.count() == 1
+
+
+def test_integrity_error_without_a_winner_is_raised(owner, directive, task_and_key):
+    """An IntegrityError that is not a lost race propagates."""
+    task, _ = task_and_key
+    with (
+        mock.patch.object(services, "_order_for_idempotency_key", return_value=None),
+        mock.patch.object(OrderIdempotencyKey.objects, "create", side_effect=IntegrityError),
+        pytest.raises(IntegrityError),
+    ):
+        services.order_create(
+            owner=owner,
+            directive=directive,
+            title="t",
+            order_type="spike",
+            filed_by_task=task,
+            idempotency_key="k",
+        )
+    assert not Order.objects.exists()
+
+
+def test_deleting_a_task_keeps_its_orders(owner, directive, task_and_key):
+    """Orders outlive the task that filed them; only the link is cleared."""
+    task, _ = task_and_key
+    order = factories.make_order(owner, directive, filed_by_task=task)
+    from mesh import services as mesh_services
+
+    mesh_services.task_delete(task=task)
+    order.refresh_from_db()
+    assert order.filed_by_task_id is None
+
+
+def test_update_refuses_fixed_fields(owner, directive):
+    """owner, filing task and timestamps cannot be changed through order_update."""
+    order = factories.make_order(owner, directive)
+    with pytest.raises(ValueError):
+        services.order_update(order=order, data={"owner": owner})
+
+
+def test_bulk_status_counts_and_scopes(owner, directive, other_owner):
+    """A bulk change touches exactly the given queryset and returns the count."""
+    mine = factories.make_order(owner, directive)
+    theirs = factories.make_order(other_owner, factories.make_directive(other_owner))
+    count = services.order_bulk_set_status(
+        orders=Order.objects.filter(owner=owner), status=Order.Status.DONE
+    )
+    assert count == 1
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, theirs.status) == ("done", "open")
+
+
+def test_bulk_refuses_unknown_values(owner, directive):
+    """A typo in a bulk status or priority is an error, not a silent write."""
+    with pytest.raises(ValueError):
+        services.order_bulk_set_status(orders=Order.objects.all(), status="finished")
+    with pytest.raises(ValueError):
+        services.order_bulk_set_priority(orders=Order.objects.all(), priority="urgent")
+
+
+@pytest.mark.parametrize(
+    ("labels", "ok"),
+    [
+        ([], True),
+        (["a"], True),
+        (["x" * 50], True),
+        ([f"l{i}" for i in range(20)], True),
+        (["Bug", "bug"], True),
+        ("a", False),
+        ([""], False),
+        (["  "], False),
+        (["x" * 51], False),
+        ([f"l{i}" for i in range(21)], False),
+        (["a", "a"], False),
+        ([1], False),
+        (["tab\tinside"], False),
+    ],
+)
+def test_label_rules(labels, ok):
+    """Up to 20 distinct printable strings of 1..50 characters (case matters)."""
+    assert (label_errors(labels) == []) is ok
