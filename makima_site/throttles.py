@@ -14,7 +14,9 @@ history list, which races across processes).
 - `OwnerScopedThrottle` subclasses are the DRF throttles per owner.
 - Failed authentications per client address are counted by
   makima_site.middleware.AuthFailureThrottleMiddleware with `auth_failure_record` and
-  checked, before any credential is looked at, with `auth_failure_wait`.
+  checked, before any credential is looked at, with `auth_failure_wait`. The Channels
+  consumers, which Django's middleware never sees, await `aauth_failure_wait` /
+  `aauth_failure_record` with `scope_client_address(scope)`.
 """
 
 import math
@@ -94,6 +96,10 @@ def auth_failure_wait(address: str) -> float | None:
 def auth_failure_record(address: str) -> None:
     """Count one failed authentication (a 401) from `address`."""
     throttle_check(AUTH_FAILURE_SCOPE, address)
+
+
+aauth_failure_wait = sync_to_async(auth_failure_wait, thread_sensitive=False)
+aauth_failure_record = sync_to_async(auth_failure_record, thread_sensitive=False)
 
 
 def client_address(remote_addr: str | None, forwarded_for: str | None) -> str:

@@ -228,3 +228,13 @@ def test_rates_from_the_environment(monkeypatch, value, expected):
     """A well-formed rate is kept, off switches the scope off, empty means the default."""
     monkeypatch.setenv("THROTTLE_ASK_RATE", value)
     assert site_settings._env_rate("THROTTLE_ASK_RATE", "1/min") == expected
+
+
+async def test_async_auth_failure_helpers_share_the_middlewares_count(rates):
+    """A consumer's 401s and the middleware's count against the same address."""
+    rates(auth_failure="2/min")
+    await throttles.aauth_failure_record("10.1.1.1")
+    assert await throttles.aauth_failure_wait("10.1.1.1") is None
+    throttles.auth_failure_record("10.1.1.1")
+    assert await throttles.aauth_failure_wait("10.1.1.1") == 50
+    assert await throttles.aauth_failure_wait("10.1.1.2") is None
