@@ -19,8 +19,9 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed ## Create .venv and install requirements.txt
 
-run: install ## Migrate, create the demo owner/directive/task, serve with daphne on HOST:PORT
+run: install ## Migrate, collect static files, set up the demo, serve with daphne on HOST:PORT
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_setup --base-url http://$(HOST):$(PORT)
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) makima_site.asgi:application
 

@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from djangorestframework_camel_case.util import camelize
 from rest_framework import exceptions, status
@@ -40,7 +41,8 @@ class ApplicationError(Exception):
         self.details = details
 
     def body(self) -> dict[str, Any]:
-        return error_body(self.code, self.message, self.details)
+        details = validation_details(self.details) if self.details else None
+        return error_body(self.code, self.message, details)
 
 
 class NotFound(ApplicationError):
@@ -119,8 +121,18 @@ _DRF_CODES: dict[type, tuple[str, str | None]] = {
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: render every error in the contract's shape."""
+    # As DRF's own handler does: an error inside ATOMIC_REQUESTS rolls the request back.
+    # (Imported here: rest_framework.views imports the authentication classes, which import
+    # this module.)
+    from rest_framework.views import set_rollback
+
+    set_rollback()
     if isinstance(exc, ApplicationError):
         return Response(exc.body(), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):

@@ -8,6 +8,8 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import JsonResponse
 
+from makima_site.errors import json_error
+
 logger = logging.getLogger(__name__)
 
 _CHECK_TIMEOUT_SECONDS = 3.0
@@ -41,11 +43,25 @@ async def _channel_layer_ok() -> bool:
 
 
 async def healthz(request):
-    database = await asyncio.wait_for(database_sync_to_async(_database_ok)(), 10)
+    """200 when the database and the channel layer answer; 503 naming the part that did not."""
+    if request.method not in ("GET", "HEAD"):
+        response = json_error("METHOD_NOT_ALLOWED", "Use GET /healthz.", 405)
+        response["Allow"] = "GET, HEAD"
+        return response
+    try:
+        database = await asyncio.wait_for(database_sync_to_async(_database_ok)(), 10)
+    except TimeoutError:
+        logger.warning("Health check: database did not answer within 10 s")
+        database = False
     layer = await _channel_layer_ok()
-    body = {
-        "status": "ok" if database and layer else "unavailable",
-        "database": "ok" if database else "unavailable",
-        "channelLayer": "ok" if layer else "unavailable",
-    }
-    return JsonResponse(body, status=200 if database and layer else 503)
+    parts = {"database": database, "channelLayer": layer}
+    body = {"status": "ok", **{name: "ok" if ok else "unavailable" for name, ok in parts.items()}}
+    failing = [name for name, ok in parts.items() if not ok]
+    if not failing:
+        return JsonResponse(body)
+    body.update(
+        status="unavailable",
+        code="SERVICE_UNAVAILABLE",
+        message=f"Unreachable: {', '.join(failing)}.",
+    )
+    return JsonResponse(body, status=503)

@@ -7,15 +7,29 @@ API_PATH_PREFIX = "/api/v1/"
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over MAX_REQUEST_BODY_BYTES with 413 in the error contract's shape."""
+    """Refuse bodies over MAX_REQUEST_BODY_BYTES with 413 in the error contract's shape,
+    whether they declare their length or arrive chunked (without Content-Length)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
-    def __call__(self, request):
-        length = request.META.get("CONTENT_LENGTH") or "0"
+    @staticmethod
+    def _buffered_body_size(request) -> int:
+        """Django's ASGI handler spools the whole body to a file before any middleware runs,
+        so a chunked body's size is known without reading it."""
+        stream = getattr(request, "_stream", None)
         try:
-            size = int(length)
+            position = stream.tell()
+            size = stream.seek(0, 2)
+            stream.seek(position)
+        except (AttributeError, OSError, ValueError):
+            return 0
+        return size
+
+    def __call__(self, request):
+        length = request.META.get("CONTENT_LENGTH") or ""
+        try:
+            size = int(length) if length else self._buffered_body_size(request)
         except ValueError:
             return json_error("BAD_REQUEST", "Content-Length must be a whole number.", 400)
         if size > settings.MAX_REQUEST_BODY_BYTES:

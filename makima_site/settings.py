@@ -6,12 +6,23 @@ DEBUG on. DATABASE_URL / REDIS_URL switch it to PostgreSQL (psycopg 3 pool) and 
 """
 
 import os
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _refuse_to_start(reason: str) -> NoReturn:
+    """A configuration the server must not run with: one line on stderr, exit status 1.
+
+    Raised at import time, so manage.py and daphne stop before serving anything, and the
+    operator reads the cause instead of a traceback.
+    """
+    sys.stderr.write(f"makima: refusing to start: {reason}\n")
+    raise SystemExit(1)
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -27,8 +38,8 @@ def _env_float(name: str, default: float) -> float:
         return default
     try:
         return float(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+    except ValueError:
+        _refuse_to_start(f"{name} must be a number, got {value!r}.")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -42,9 +53,9 @@ def _env_rate(name: str, default: str) -> str | None:
         return None
     count, _, period = value.partition("/")
     if not count.isdigit() or int(count) < 1 or period[:1] not in {"s", "m", "h", "d"}:
-        raise ImproperlyConfigured(
+        _refuse_to_start(
             f"{name} must look like 30/min (a count, then s, min, hour or day), or off; "
-            f"got {value!r}"
+            f"got {value!r}."
         )
     return value
 
@@ -54,8 +65,8 @@ DEBUG = _env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set: with DEBUG off, set SECRET_KEY to a long random string."
+        _refuse_to_start(
+            "DEBUG is off and SECRET_KEY is not set; set SECRET_KEY to a long random string."
         )
     SECRET_KEY = "django-insecure-makima-mesh-development-key-do-not-use-in-production"  # noqa: S105
 
@@ -206,8 +217,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Static files (the admin's) are served by WhiteNoise, under daphne too. With DEBUG on they
+# come straight from the apps (finders, re-read on change); with DEBUG off from STATIC_ROOT,
+# hashed and compressed by `manage.py collectstatic` (`make run` runs it). Both are decided
+# here from the environment's DEBUG, not from settings.DEBUG at request time (the test
+# runner flips that).
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", "") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -219,6 +235,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "/admin/login/"
 
@@ -250,7 +267,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["djangorestframework_camel_case.parser.CamelCaseJSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "makima_site.filters.CamelCaseOrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "makima_site.pagination.Pagination",
     "PAGE_SIZE": 50,

@@ -1,14 +1,14 @@
-import django_filters
+from django_filters import rest_framework as filters
 
 from mesh.models import Task
 
 
-class TaskFilter(django_filters.FilterSet):
-    # A plain UUID filter, not a choice among all directives: filtering by another owner's
-    # directive must answer exactly like an unknown id (an empty page), never reveal it.
-    directive = django_filters.UUIDFilter(
-        field_name="directive_id", help_text="Only tasks of this directive."
-    )
+class TaskFilter(filters.FilterSet):
+    """?status=running&directive=<uuid>. The directive is matched by id only, so another
+    owner's directive id simply matches nothing (no existence check that could leak it)."""
+
+    status = filters.ChoiceFilter(choices=Task.Status.choices)
+    directive = filters.UUIDFilter(field_name="directive_id")
 
     class Meta:
         model = Task

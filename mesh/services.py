@@ -2,7 +2,9 @@
 
 import uuid
 from functools import partial
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +15,28 @@ from mesh import credentials, events
 from mesh.models import ApiToken, Question, RetiredToolKey, Task
 
 MAX_ANSWER_LENGTH = 10000
+
+
+# --- Owners ---------------------------------------------------------------------------------
+@transaction.atomic
+def owner_create(
+    *, username: str, password: str | None = None, is_superuser: bool = False
+) -> AbstractBaseUser:
+    """Create an owner (a Django user). Without a password it cannot log in to the browser
+    or admin, only use API tokens; a superuser is also staff, so the admin opens for it."""
+    User = get_user_model()
+    if is_superuser:
+        return User.objects.create_superuser(username=username, email="", password=password)
+    return User.objects.create_user(username=username, password=password)
+
+
+@transaction.atomic
+def owner_reset_for_demo(*, owner: AbstractBaseUser, password: str) -> AbstractBaseUser:
+    """The local demo's login must work: an active superuser with this password."""
+    owner.set_password(password)
+    owner.is_active = owner.is_staff = owner.is_superuser = True
+    owner.save(update_fields=["password", "is_active", "is_staff", "is_superuser"])
+    return owner
 
 
 # --- API tokens -----------------------------------------------------------------------------
@@ -60,6 +84,28 @@ def task_create(
         tool_key_hash=issued.digest,
     )
     return task, issued.raw
+
+
+_TASK_EDITABLE_FIELDS = {"name", "status", "directive"}
+
+
+@transaction.atomic
+def task_update(*, task: Task, **fields: Any) -> Task:
+    """Change name, status or directive; the directive must be the task owner's."""
+    unknown = set(fields) - _TASK_EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"task_update() cannot change {sorted(unknown)}")
+    directive = fields.get("directive")
+    if directive is not None and directive.owner_id != task.owner_id:
+        raise ApplicationError(
+            "The directive does not exist.",
+            code="VALIDATION_ERROR",
+            details={"directive": ["The directive does not exist."]},
+        )
+    for name, value in fields.items():
+        setattr(task, name, value)
+    task.save(update_fields=[*fields, "updated_at"])
+    return task
 
 
 @transaction.atomic

@@ -1,4 +1,3 @@
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -47,6 +46,15 @@ class TaskViewSet(viewsets.ModelViewSet):
         body = TaskCreatedSerializer(task, context=self.get_serializer_context()).data
         body["tool_key"] = raw_key
         return Response(body, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        task = self.get_object()
+        serializer = self.get_serializer(
+            task, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        task = services.task_update(task=task, **serializer.validated_data)
+        return Response(self.get_serializer(task).data)
 
     def perform_destroy(self, instance):
         services.task_delete(task=instance)
@@ -98,10 +106,9 @@ class ApiTokenViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            token, raw = services.api_token_create(
-                owner=request.user, name=serializer.validated_data.get("name", "")
-            )
+        token, raw = services.api_token_create(
+            owner=request.user, name=serializer.validated_data.get("name", "")
+        )
         body = ApiTokenCreatedSerializer(token).data
         body["token"] = raw
         return Response(body, status=status.HTTP_201_CREATED)

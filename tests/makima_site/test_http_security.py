@@ -87,13 +87,14 @@ def production_env(tmp_path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_"))
+        if not key.startswith(("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_", "SECURE_"))
     }
     env.update(
         {
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "mesh.example.com",
+            "CSRF_TRUSTED_ORIGINS": "https://mesh.example.com",
             "DJANGO_SETTINGS_MODULE": "makima_site.settings",
         }
     )
