@@ -1,7 +1,8 @@
 """`make fuzz`: schemathesis over every operation of /api/schema/ against a real daphne.
 
 1. migrate the configured database (DATABASE_URL, else a throwaway SQLite file);
-2. create an owner with an API token and a directive task with a tool key (mesh.services);
+2. create an owner with an API token (manage.py create_api_token --create-user) and a
+   directive task with a tool key (mesh.services through manage.py shell);
 3. start daphne on a free port with tiny MESH_* waits and throttles off;
 4. run schemathesis (positive + negative data) with the checks of issue 6, bounded by
    examples per operation and a total time budget; both credentials come from
@@ -13,7 +14,6 @@ Options: --max-examples N, --max-time SECONDS, --seed N, and anything after `--`
 """
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -53,17 +53,19 @@ SERVER_ENV = {
     "LOG_LEVEL": "WARNING",
 }
 
-CREDENTIALS_SCRIPT = """
-import json
+FUZZ_OWNER = "fuzz-owner"
+# A semi-auto directive: its asks block (MESH_BLOCK_WAIT_SECONDS) then answer stillPending.
+TASK_SCRIPT = f"""
 from django.contrib.auth import get_user_model
 from directives.models import Directive
 from mesh import services
 
-owner, _ = get_user_model().objects.get_or_create(username="fuzz-owner")
-_, token = services.api_token_create(owner=owner, name="fuzz")
-directive = Directive.objects.create(owner=owner, title="Fuzz", goal="Fuzz the API")
+owner = get_user_model().objects.get(username="{FUZZ_OWNER}")
+directive = Directive.objects.create(
+    owner=owner, title="Fuzz", goal="Fuzz the API", reconcile_mode="semi-auto"
+)
 _, tool_key = services.task_create(owner=owner, name="fuzz", directive=directive)
-print(json.dumps({"token": token, "tool_key": tool_key}))
+print(tool_key)
 """
 
 
@@ -113,15 +115,15 @@ def main() -> int:
     python = str(BIN / "python")
     manage = [python, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
-    created = subprocess.run(
-        [*manage, "shell", "-c", CREDENTIALS_SCRIPT],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    credentials = json.loads(created.stdout.strip().splitlines()[-1])
+
+    def last_line(*command: str) -> str:
+        done = subprocess.run(
+            [*manage, *command], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    token = last_line("create_api_token", FUZZ_OWNER, "--create-user", "--name", "fuzz")
+    tool_key = last_line("shell", "-c", TASK_SCRIPT)
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -161,8 +163,8 @@ def main() -> int:
         ]
         fuzz_env = {
             **os.environ,
-            "MESH_FUZZ_TOKEN": credentials["token"],
-            "MESH_FUZZ_TOOL_KEY": credentials["tool_key"],
+            "MESH_FUZZ_TOKEN": token,
+            "MESH_FUZZ_TOOL_KEY": tool_key,
         }
         # The run itself is bounded by --max-time; this only guards against a hang.
         result = subprocess.run(command, env=fuzz_env, cwd=ROOT, timeout=args.max_time + 120)
