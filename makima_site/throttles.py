@@ -23,7 +23,8 @@ import math
 import time
 
 from asgiref.sync import sync_to_async
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
@@ -54,6 +55,27 @@ def _retry_after(wait: float) -> float:
     return float(max(1, math.ceil(wait)))
 
 
+def _count(key: str, *, timeout: int) -> int:
+    """Add one to the counter `key` (created with `timeout`) and return the new count."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One round trip instead of Django's three (add; incr = EXISTS + INCR): SET NX EX
+        # then INCR in one pipeline. Plain integers are what RedisCache stores for ints, so
+        # cache.get() reads the counter back.
+        name = backend.make_and_validate_key(key)
+        with backend._cache.get_client(name, write=True).pipeline() as pipe:
+            pipe.set(name, 0, ex=timeout, nx=True)
+            pipe.incr(name)
+            return pipe.execute()[1]
+    backend.add(key, 0, timeout=timeout)
+    try:
+        return backend.incr(key)
+    except ValueError:
+        # The window expired between add() and incr(): this is the first request of the next.
+        backend.add(key, 1, timeout=timeout)
+        return 1
+
+
 def throttle_check(scope: str, ident: object) -> float | None:
     """Count one request of `ident` in `scope`; the seconds to wait if it is over the limit."""
     rate = _rate(scope)
@@ -62,14 +84,7 @@ def throttle_check(scope: str, ident: object) -> float | None:
     limit, duration = rate
     index, remaining = _window(duration, time.time())
     key = _KEY_FORMAT.format(scope=scope, ident=ident, window=index)
-    cache.add(key, 0, timeout=duration + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        # The window expired between add() and incr(): this is the first request of the next.
-        cache.add(key, 1, timeout=duration + 1)
-        count = 1
-    if count > limit:
+    if _count(key, timeout=duration + 1) > limit:
         return _retry_after(remaining)
     return None
 

@@ -2,6 +2,9 @@
 counter for asks and answers. Rates are tiny here and the clock is frozen mid-window, so a
 window boundary can never reset a count during a test."""
 
+import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -238,3 +241,27 @@ async def test_async_auth_failure_helpers_share_the_middlewares_count(rates):
     throttles.auth_failure_record("10.1.1.1")
     assert await throttles.aauth_failure_wait("10.1.1.1") == 50
     assert await throttles.aauth_failure_wait("10.1.1.2") is None
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (the shared cache)")
+def test_on_redis_the_limit_holds_across_processes(settings):
+    """Requests counted by another process count here too: the counter lives in Redis."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {throttles.ASK_SCOPE: "3/day"},
+    }
+    other_process = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from makima_site import throttles; "
+            "print([throttles.throttle_check('ask', 'shared-task') for _ in range(2)])",
+        ],
+        env={**os.environ, "THROTTLE_ASK_RATE": "3/day"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert other_process.stdout.strip() == "[None, None]", other_process.stderr
+    assert throttles.throttle_check("ask", "shared-task") is None
+    assert throttles.throttle_check("ask", "shared-task") is not None
