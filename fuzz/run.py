@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +101,22 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def report_server_errors(log_path: Path) -> None:
+    """Print each distinct exception daphne logged (the full log stays in fuzz/daphne.log)."""
+    seen: Counter[str] = Counter()
+    in_traceback = False
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith("Traceback"):
+            in_traceback = True
+        elif in_traceback and line and not line.startswith((" ", "During", "The above")):
+            seen[line] += 1
+            in_traceback = False
+    if seen:
+        print(f"daphne logged {sum(seen.values())} exception(s), see {log_path}:", file=sys.stderr)
+        for line, count in seen.most_common(20):
+            print(f"  {count} x {line}", file=sys.stderr)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=40)
@@ -127,7 +144,7 @@ def main() -> int:
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log_path = Path(scratch.name) / "daphne.log"
+    log_path = ROOT / "fuzz" / "daphne.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), ASGI_APPLICATION],
@@ -171,14 +188,7 @@ def main() -> int:
         return result.returncode
     finally:
         stop(server)
-        errors = [
-            line
-            for line in log_path.read_text(errors="replace").splitlines()
-            if "Traceback" in line or " ERROR " in line
-        ]
-        if errors:
-            print(f"daphne logged {len(errors)} error line(s); first ones:", file=sys.stderr)
-            print("\n".join(errors[:20]), file=sys.stderr)
+        report_server_errors(log_path)
         scratch.cleanup()
 
 
