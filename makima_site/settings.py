@@ -168,16 +168,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
-# channels_redis waits for messages with BZPOPMIN for up to 5 s (brpop_timeout); redis-py 8
-# gives up reading a socket after 5 s by default, so an idle receive() raced its own timeout
-# and raised TimeoutError every 5 s. The socket timeout must outlast the blocking pop.
-REDIS_SOCKET_TIMEOUT_SECONDS = 15
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}],
+                # redis-py 8 reads with a 5 s socket timeout by default, exactly the
+                # BZPOPMIN timeout channels_redis uses in receive(): every idle receive
+                # then races to "Timeout reading from ...". Give reads a margin.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "makima"),
                 "capacity": 1000,
                 "expiry": 60,
