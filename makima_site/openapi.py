@@ -5,9 +5,11 @@ and a postprocessing hook that documents the errors every operation can give.
   (makima_site.errors): 401/403 where a credential is required, 400 and 415 where there is
   input, 404 everywhere (unknown ids, pages past the end), 406 (an Accept header nothing
   satisfies), 413 (body over the size limit), 429 (rate limits, with Retry-After) and 503
-  (a dependency is down). An operation's own description of a code is kept.
+  (a dependency is down). An operation's own description of a code is kept. Operations
+  served by the Channels consumers document their own statuses; they only get 429.
 """
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
@@ -75,7 +77,19 @@ def _error_response(code: str) -> dict[str, Any]:
     return response
 
 
-def _error_codes(operation: dict[str, Any]) -> list[str]:
+def _served_by_a_consumer(path: str) -> bool:
+    """Whether Channels (mesh.routing), not Django, serves the path."""
+    from mesh.routing import http_urlpatterns
+
+    concrete = re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000000", path).lstrip("/")
+    return any(pattern.pattern.match(concrete) for pattern in http_urlpatterns)
+
+
+def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
+    if _served_by_a_consumer(path):
+        # The consumers document their own statuses (mesh.schema); of the site-wide ones
+        # only the rate limits reach them (makima_site.throttles).
+        return ["429"]
     codes = ["404", "406", "413", "429", "503"]
     if operation.get("security"):
         codes += ["401", "403"]
@@ -90,12 +104,12 @@ def document_error_responses(result, generator, request, public):
     """POSTPROCESSING_HOOKS entry (see the module docstring)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault(ERROR_COMPONENT, _ERROR_SCHEMA)
-    for operations in result.get("paths", {}).values():
+    for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in _HTTP_METHODS:
                 continue
             responses = operation.setdefault("responses", {})
-            for code in _error_codes(operation):
+            for code in _error_codes(path, operation):
                 responses.setdefault(code, _error_response(code))
             operation["responses"] = dict(sorted(responses.items()))
     return result
