@@ -93,7 +93,10 @@ def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
     codes = ["404", "406", "413", "429", "503"]
     if operation.get("security"):
         codes += ["401", "403"]
-    if operation.get("parameters") or operation.get("requestBody"):
+    # A malformed id in the path is 404 (nothing there), not 400: only query parameters
+    # and bodies can be invalid input.
+    has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+    if has_query or operation.get("requestBody"):
         codes.append("400")
     if operation.get("requestBody"):
         codes.append("415")
