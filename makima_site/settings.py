@@ -161,6 +161,10 @@ else:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
+        # The test database is a file too: an in-memory shared-cache database answers
+        # concurrent writers from worker threads with "database table is locked" at once
+        # instead of honouring the busy timeout, unlike the file the site really uses.
+        "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(BASE_DIR / "test-db.sqlite3"))},
     }
 DATABASES = {"default": _database}
 
@@ -181,11 +185,21 @@ if REDIS_URL:
                 "capacity": 1000,
                 "expiry": 60,
                 "group_expiry": 86400,
+                # Each process's wake hub listener receives every answer's wake: never let
+                # a burst of answers fill it (a full channel drops the wake).
+                "channel_capacity": {"mesh.wakehub*": 10000},
             },
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # The wake hub's listener receives every answer's wake; 100 (the default) can
+            # fill up in a burst. (This layer mishandles a channel_capacity dict.)
+            "CONFIG": {"capacity": 100000},
+        }
+    }
 
 # --- Cache (throttle counters) ------------------------------------------------------------
 # Redis when REDIS_URL is set, so rate limits hold across every daphne process; otherwise
@@ -300,6 +314,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
+    # The waiting endpoints are Channels consumers; this hook documents them.
+    "PREPROCESSING_HOOKS": ["mesh.schema.add_consumer_endpoints"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
