@@ -11,13 +11,16 @@ import re
 import uuid
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.forms.models import model_to_dict
 from drf_spectacular.generators import SchemaGenerator
 
-from mesh import services
+from mesh import services, wakeups
 from mesh.models import Task
+from mesh.routing import http_urlpatterns
 from orders.models import Order
 from tests import factories
+from tests.mesh.conftest import call
 
 HTTP_METHODS = ("get", "put", "patch", "post", "delete")
 # Plausible input for every writable operation, so a view that validates before it looks
@@ -68,8 +71,17 @@ def _schema_operations():
                 yield method, path, item[method]
 
 
+def _served_by_a_consumer(path: str) -> bool:
+    """Whether the path goes to a Channels consumer (mesh.routing) rather than to Django."""
+    concrete = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path).lstrip("/")
+    return any(pattern.pattern.match(concrete) for pattern in http_urlpatterns)
+
+
 OPERATIONS = list(_schema_operations())
-ID_OPERATIONS = [(m, p, op) for m, p, op in OPERATIONS if "{" in p]
+ID_OPERATIONS = [(m, p, op) for m, p, op in OPERATIONS if "{" in p and not _served_by_a_consumer(p)]
+CONSUMER_ID_OPERATIONS = [
+    (m, p, op) for m, p, op in OPERATIONS if "{" in p and _served_by_a_consumer(p)
+]
 LIST_OPERATIONS = [(m, p, op) for m, p, op in OPERATIONS if m == "get" and "{" not in p]
 
 
@@ -97,7 +109,11 @@ def mine(owner, client_for, owner_token):
     """The first owner's own clients: their token and a directive task's tool key."""
     directive = factories.make_directive(owner)
     _, key = factories.make_task(owner, directive)
-    return {"owner": client_for(token=owner_token), "tool": client_for(tool_key=key)}
+    return {
+        "owner": client_for(token=owner_token),
+        "tool": client_for(tool_key=key),
+        "tool_key": key,
+    }
 
 
 def _forbidden_strings(objects: dict) -> list[str]:
@@ -117,7 +133,8 @@ def _forbidden_strings(objects: dict) -> list[str]:
 
 def test_every_id_parameter_has_a_known_kind():
     """Each operation with an id in its path is mapped to a kind of object to try."""
-    unknown = [f"{m.upper()} {p}" for m, p, _ in ID_OPERATIONS if _kind(p) is None]
+    every = ID_OPERATIONS + CONSUMER_ID_OPERATIONS
+    unknown = [f"{m.upper()} {p}" for m, p, _ in every if _kind(p) is None]
     assert not unknown, f"add these path prefixes to KINDS: {unknown}"
 
 
@@ -142,6 +159,34 @@ def test_another_owners_object_is_never_reached(method, path, operation, theirs,
     assert response.status_code in allowed, (response.status_code, response.content[:300])
     body = response.content.decode()
     assert json.loads(body)["code"] in {"NOT_FOUND", "FORBIDDEN"}
+    for secret in _forbidden_strings(theirs):
+        if secret != str(target.pk):
+            assert secret not in body
+    assert {name: _snapshot(obj) for name, obj in theirs.items()} == before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("method", "path", "operation"),
+    CONSUMER_ID_OPERATIONS,
+    ids=[f"{m.upper()} {p}" for m, p, _ in CONSUMER_ID_OPERATIONS],
+)
+def test_a_consumer_never_reaches_another_owners_object(method, path, operation, theirs, mine):
+    """The same through the Channels consumers (ask/poll), called over ASGI."""
+    target = theirs[_kind(path)]
+    before = {name: _snapshot(obj) for name, obj in theirs.items()}
+    url = re.sub(r"\{[^}]+\}", str(target.pk), path)
+
+    async def request():
+        try:
+            return await call(method.upper(), url, tool_key=mine["tool_key"], body=BODY)
+        finally:
+            await wakeups.close_hub()
+
+    response = async_to_sync(request)()
+    assert response.status == 404, (response.status, response.body[:300])
+    body = response.body.decode()
+    assert json.loads(body)["code"] == "NOT_FOUND"
     for secret in _forbidden_strings(theirs):
         if secret != str(target.pk):
             assert secret not in body

@@ -5,14 +5,15 @@ then every table, every log line and every admin page is searched for them."""
 import logging
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib import admin
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from rest_framework.test import APIClient
 
-from mesh import services
-from mesh.models import Task
+from mesh import wakeups
 from tests import factories
+from tests.mesh.conftest import ask, poll
 
 
 def secret_fragments(raw: str) -> list[str]:
@@ -23,12 +24,9 @@ def secret_fragments(raw: str) -> list[str]:
 
 
 @pytest.fixture
-def sql_logged():
-    """Log every SQL statement with its parameters, as DEBUG=True would."""
-    previous = connection.force_debug_cursor
-    connection.force_debug_cursor = True
-    yield
-    connection.force_debug_cursor = previous
+def sql_logged(settings):
+    """Log every SQL statement with its parameters, in every thread (the consumers' too)."""
+    settings.DEBUG = True
 
 
 @pytest.fixture
@@ -41,7 +39,7 @@ def all_logs_at_debug(caplog):
 
 
 @pytest.fixture
-def full_flow(db, client_for, sql_logged, all_logs_at_debug):
+def full_flow(transactional_db, client_for, sql_logged, all_logs_at_debug):
     """Tokens and tool keys created, used, rotated, misused and revoked, through the API.
 
     Returns every raw secret the flow saw.
@@ -80,10 +78,23 @@ def full_flow(db, client_for, sql_logged, all_logs_at_debug):
     header_api.credentials(HTTP_X_MAKIMA_API_KEY=second_token)
     assert header_api.get("/api/v1/tasks/").status_code == 200
 
-    # A question asked by the task and answered by the owner.
-    task_row = Task.objects.get(pk=task["id"])
-    question = factories.make_question(task_row, question="Deploy?", choices=["yes", "no"])
-    services.question_answer(question_id=question.id, owner=owner, response="yes")
+    # The task asks (the Channels consumer), the owner answers (REST), the task polls.
+    async def ask_answer_poll() -> None:
+        try:
+            asked = await ask(current_key, {"question": "Deploy?", "nonBlocking": True})
+            assert asked.status == 200
+            question_id = asked.json()["questionId"]
+            assert (await ask(task["toolKey"], {"question": "Old key?"})).status == 401
+            answered = await sync_to_async(api.post)(
+                f"/api/v1/mesh/questions/{question_id}/answer", {"response": "yes"}, format="json"
+            )
+            assert answered.status_code == 200
+            polled = await poll(current_key, question_id)
+            assert polled.json()["response"] == "yes"
+        finally:
+            await wakeups.close_hub()
+
+    async_to_sync(ask_answer_poll)()
 
     # The task files an order, then the owner reads it.
     tool = client_for(tool_key=current_key)
@@ -117,6 +128,8 @@ def test_no_raw_secret_is_logged(full_flow, all_logs_at_debug):
     # The flow ran while the fixture was set up: its records belong to that phase.
     records = all_logs_at_debug.get_records("setup")
     assert any(r.name == "django.db.backends" for r in records)
+    # The consumer's SQL, from its worker threads, is among them.
+    assert any('INSERT INTO "mesh_question"' in r.getMessage() for r in records)
     assert any(r.name == "django.request" for r in records)
     text = "\n".join(f"{record.getMessage()} {record.args!r}" for record in records)
     for secret in full_flow:
