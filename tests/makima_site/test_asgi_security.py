@@ -68,3 +68,32 @@ async def test_django_responses_through_the_site_carry_each_header_once(producti
     _, names = await get(application, [(b"host", b"testserver"), (b"x-forwarded-proto", b"https")])
     for name in (b"x-content-type-options", b"referrer-policy", b"x-frame-options"):
         assert names.count(name) == 1, name
+
+
+@pytest.mark.django_db
+async def test_consumer_responses_carry_the_security_headers(production):
+    """The ask consumer's own 401 gets HSTS and the rest, once each."""
+    from makima_site.asgi import application
+    from mesh import wakeups
+
+    communicator = HttpCommunicator(
+        application,
+        "POST",
+        "/api/v1/mesh/supervisor/questions",
+        body=b"{}",
+        headers=[(b"host", b"testserver"), (b"x-forwarded-proto", b"https")],
+    )
+    try:
+        response = await communicator.get_response()
+    finally:
+        await wakeups.close_hub()
+    assert response["status"] == 401
+    names = [name.lower() for name, _ in response["headers"]]
+    for name in (
+        b"strict-transport-security",
+        b"x-content-type-options",
+        b"referrer-policy",
+        b"cross-origin-opener-policy",
+        b"x-frame-options",
+    ):
+        assert names.count(name) == 1, name
