@@ -16,6 +16,7 @@ from django.urls import re_path  # noqa: E402
 
 from makima_site.asgi_security import SecurityHeadersMiddleware  # noqa: E402
 from mesh.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+from mesh.ws_auth import TokenSubprotocolAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -24,7 +25,7 @@ application = ProtocolTypeRouter(
             URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])
         ),
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(TokenSubprotocolAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -5,6 +5,8 @@ from rest_framework.test import APIClient
 
 from tests import factories
 
+pytest_plugins = ["tests.live_daphne"]
+
 
 @pytest.fixture(autouse=True)
 def _tiny_waits(settings):
@@ -30,6 +32,12 @@ def _fresh_cache():
     else:
         backend.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Owners get passwords in every test; the production hasher costs ~1 s per owner."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
