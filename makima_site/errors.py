@@ -5,6 +5,7 @@ handler below (and the plain-Django handlers for non-DRF paths) render it.
 """
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -158,7 +159,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(int(exc.wait))
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        if isinstance(exc, exceptions.Throttled):
+            message = throttled_message(exc.wait)
         status_code = exc.status_code
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             status_code = status.HTTP_401_UNAUTHORIZED
@@ -169,6 +172,20 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         error_body("INTERNAL_ERROR", "The server failed to handle this request; try again."),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def throttled_message(wait: float | None) -> str:
+    if wait is None:
+        return "Too many requests; slow down and retry later."
+    seconds = max(1, math.ceil(wait))
+    return f"Too many requests; retry in {seconds} second{'s' if seconds != 1 else ''}."
+
+
+def throttled_response(wait: float) -> JsonResponse:
+    """429 THROTTLED with Retry-After, for code outside DRF views."""
+    response = json_error("THROTTLED", throttled_message(wait), 429)
+    response["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 def json_error(code: str, message: str, status_code: int, **extra: Any) -> JsonResponse:

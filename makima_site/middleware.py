@@ -1,6 +1,9 @@
 from django.conf import settings
 
-from makima_site.errors import json_error
+from makima_site import throttles
+from makima_site.errors import json_error, throttled_response
+
+API_PATH_PREFIX = "/api/v1/"
 
 
 class BodySizeLimitMiddleware:
@@ -36,3 +39,28 @@ class BodySizeLimitMiddleware:
                 413,
             )
         return self.get_response(request)
+
+
+class AuthFailureThrottleMiddleware:
+    """Failed authentications per client address (the `auth_failure` throttle scope).
+
+    Every 401 an API request gets counts against its address; once the address is over the
+    limit, its API requests get 429 THROTTLED before any credential is looked at, so a
+    guesser learns nothing more until the window ends. Successful requests count nothing.
+    The Channels consumers (ask, poll) apply the same rule themselves.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(API_PATH_PREFIX):
+            return self.get_response(request)
+        address = throttles.request_client_address(request)
+        wait = throttles.auth_failure_wait(address)
+        if wait is not None:
+            return throttled_response(wait)
+        response = self.get_response(request)
+        if response.status_code == 401:
+            throttles.auth_failure_record(address)
+        return response

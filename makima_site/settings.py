@@ -46,6 +46,20 @@ def _env_int(name: str, default: int) -> int:
     return int(_env_float(name, default))
 
 
+def _env_rate(name: str, default: str) -> str | None:
+    """A throttle rate "N/period" (period s, min, hour, day); "off" switches the limit off."""
+    value = (os.environ.get(name) or default).strip()
+    if value.lower() in {"off", "none", "0"}:
+        return None
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period[:1] not in {"s", "m", "h", "d"}:
+        _refuse_to_start(
+            f"{name} must look like 30/min (a count, then s, min, hour or day), or off; "
+            f"got {value!r}."
+        )
+    return value
+
+
 DEBUG = _env_bool("DEBUG", True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -88,6 +102,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "makima_site.middleware.AuthFailureThrottleMiddleware",
     "makima_site.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -186,6 +201,26 @@ else:
         }
     }
 
+# --- Cache (throttle counters) ------------------------------------------------------------
+# Redis when REDIS_URL is set, so rate limits hold across every daphne process; otherwise
+# local memory, which is right for the single embedded process.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "makima-cache"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "makima",
+            "KEY_PREFIX": "makima-cache",
+        }
+    }
+
 # --- Passwords, i18n, static ----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -257,6 +292,16 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "JSON_UNDERSCOREIZE": {"no_underscore_before_number": True},
+    # Rate limits (makima_site/throttles.py); "off" switches one off. Counted in CACHES.
+    "DEFAULT_THROTTLE_RATES": {
+        "ask": _env_rate("THROTTLE_ASK_RATE", "120/min"),
+        "answer": _env_rate("THROTTLE_ANSWER_RATE", "120/min"),
+        "token_create": _env_rate("THROTTLE_TOKEN_CREATE_RATE", "20/hour"),
+        "auth_failure": _env_rate("THROTTLE_AUTH_FAILURE_RATE", "30/min"),
+    },
+    # How many proxies in front of daphne append to X-Forwarded-For; 0 trusts only the
+    # socket's address (a client could otherwise forge its address to dodge the limits).
+    "NUM_PROXIES": _env_int("THROTTLE_NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -274,6 +319,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+        "makima_site.openapi.document_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "DirectiveStatusEnum": "directives.models.Directive.Status",
