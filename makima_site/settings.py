@@ -146,6 +146,10 @@ else:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
+        # The test database is a file too: an in-memory shared-cache database answers
+        # concurrent writers from worker threads with "database table is locked" at once
+        # instead of honouring the busy timeout, unlike the file the site really uses.
+        "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(BASE_DIR / "test-db.sqlite3"))},
     }
 DATABASES = {"default": _database}
 
@@ -158,16 +162,29 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, exactly the
+                # BZPOPMIN timeout channels_redis uses in receive(): every idle receive
+                # then races to "Timeout reading from ...". Give reads a margin.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "makima"),
                 "capacity": 1000,
                 "expiry": 60,
                 "group_expiry": 86400,
+                # Each process's wake hub listener receives every answer's wake: never let
+                # a burst of answers fill it (a full channel drops the wake).
+                "channel_capacity": {"mesh.wakehub*": 100000},
             },
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # The wake hub's listener receives every answer's wake; 100 (the default) can
+            # fill up in a burst. (This layer mishandles a channel_capacity dict.)
+            "CONFIG": {"capacity": 100000},
+        }
+    }
 
 # --- Passwords, i18n, static ----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -252,6 +269,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
+    # The waiting endpoints are Channels consumers; this hook documents them.
+    "PREPROCESSING_HOOKS": ["mesh.schema.add_consumer_endpoints"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",

@@ -4,5 +4,15 @@ http_urlpatterns: the two waiting supervisor endpoints (ask, poll) as AsyncHttpC
 so a blocked request holds no thread. websocket_urlpatterns: the owners' live feed.
 """
 
-http_urlpatterns: list = []
+from django.urls import re_path
+
+from mesh.question_consumers import AskQuestionConsumer, PollQuestionConsumer
+
+http_urlpatterns: list = [
+    re_path(r"^api/v1/mesh/supervisor/questions/?$", AskQuestionConsumer.as_asgi()),
+    re_path(
+        r"^api/v1/mesh/supervisor/questions/(?P<question_id>[^/]+)/poll/?$",
+        PollQuestionConsumer.as_asgi(),
+    ),
+]
 websocket_urlpatterns: list = []

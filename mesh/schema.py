@@ -42,3 +42,28 @@ class ToolKeyScheme(OpenApiAuthenticationExtension):
             "name": "X-Makima-Tool-Key",
             "description": "The calling task's tool key.",
         }
+
+
+def add_consumer_endpoints(endpoints):
+    """PREPROCESSING_HOOK: describe the Channels consumers (ask, poll) in the schema.
+
+    They are served by mesh/question_consumers.py ahead of Django, so Django's URLconf does
+    not list them; their documentation views (never routed) stand in here.
+    """
+    from mesh.question_views import SupervisorAskDoc, SupervisorPollDoc
+
+    return [
+        *endpoints,
+        (
+            "/api/v1/mesh/supervisor/questions",
+            r"^api/v1/mesh/supervisor/questions$",
+            "POST",
+            SupervisorAskDoc.as_view(),
+        ),
+        (
+            "/api/v1/mesh/supervisor/questions/{question_id}/poll",
+            r"^api/v1/mesh/supervisor/questions/(?P<question_id>[^/]+)/poll$",
+            "GET",
+            SupervisorPollDoc.as_view(),
+        ),
+    ]

@@ -29,3 +29,13 @@ def question_get_for_owner(*, owner: AbstractBaseUser, question_id: uuid.UUID) -
         .select_related("task", "directive", "answered_by")
         .first()
     )
+
+
+def question_for_task(*, task: Task, question_id: uuid.UUID) -> Question | None:
+    """The task's own question; another task's is None (as if it did not exist)."""
+    return Question.objects.filter(task=task, pk=question_id).first()
+
+
+def question_outcome(*, question_id: uuid.UUID) -> tuple[str, str | None] | None:
+    """(status, response) of a question, or None when it is gone. One indexed read."""
+    return Question.objects.filter(pk=question_id).values_list("status", "response").first()

@@ -140,12 +140,15 @@ def question_ask(
     multi_select: bool = False,
     non_blocking: bool = False,
     question_type: str = Question.QuestionType.GENERAL,
+    question_id: uuid.UUID | None = None,
 ) -> Question:
     """Record a question from a directive task; the owner's feed hears of it after commit.
 
-    Input is validated by the caller's serializer (bounds, types, choices).
+    Input is validated by the caller's serializer (bounds, types, choices). `question_id`
+    lets a waiter register for the question's wake before the row exists.
     """
     row = Question.objects.create(
+        id=question_id or uuid.uuid4(),
         owner_id=task.owner_id,
         task=task,
         directive_id=task.directive_id,

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from mesh.question_views import AnswerQuestionView, PendingQuestionListView, QuestionDetailView
 from mesh.supervisor_orders import TaskOrderCreateView
 from mesh.views import ApiTokenViewSet, TaskViewSet
 
@@ -8,7 +9,18 @@ router = DefaultRouter(trailing_slash=True)
 router.register("tasks", TaskViewSet, basename="task")
 router.register("tokens", ApiTokenViewSet, basename="api-token")
 
-urlpatterns = router.urls
-urlpatterns += [
+urlpatterns = router.urls + [
     path("mesh/supervisor/orders", TaskOrderCreateView.as_view(), name="mesh-supervisor-orders"),
+    # The reference's paths have no trailing slash; a path id that is not a UUID is 404.
+    re_path(r"^mesh/questions$", PendingQuestionListView.as_view(), name="question-list"),
+    re_path(
+        r"^mesh/questions/(?P<question_id>[^/]+)$",
+        QuestionDetailView.as_view(),
+        name="question-detail",
+    ),
+    re_path(
+        r"^mesh/questions/(?P<question_id>[^/]+)/answer$",
+        AnswerQuestionView.as_view(),
+        name="question-answer",
+    ),
 ]

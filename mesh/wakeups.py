@@ -1,0 +1,280 @@
+"""The per-process wake hub: blocked asks and polls wait here, without a thread or a poll loop.
+
+One hub per event loop (so one per daphne process). It keeps a dict of question id → the
+asyncio futures of the requests waiting on it, and ONE long-lived listener task that has its
+own channel in events.WAKE_GROUP on the channel layer. Services publish
+{"type": "question.settled", "question_id": ...} to that group after commit; the listener
+resolves the local futures. With channels_redis every process's listener is in the group, so
+an answer posted to any process wakes a waiter in any other.
+
+Why one listener and not a channel per waiter: a per-waiter channel on channels_redis means a
+receive() per waiter and a group per question; measured at 1,000–3,000 waiters it exhausts
+Redis connections, and an abandoned channel leaks (DESIGN.md §3).
+
+A wake is only a hint that the row changed: waiters always read the database to learn the
+outcome, and read it once more at their deadline, so a lost wake (Redis down, channel full)
+delays an answer but never loses it.
+"""
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from channels.layers import get_channel_layer
+
+from mesh import events
+
+logger = logging.getLogger(__name__)
+
+# The listener's channel is a process-local ("!") channel; its capacity is set in
+# settings.CHANNEL_LAYERS so a burst of answers never fills it.
+LISTENER_CHANNEL_PREFIX = "mesh.wakehub"
+# Restart backoff of a failed listener (e.g. Redis went away): bounded exponential.
+BACKOFF_INITIAL_SECONDS = 0.1
+BACKOFF_MAX_SECONDS = 5.0
+# How long a new waiter waits for the listener to join the group before it reads the row
+# anyway (the read at the deadline then covers a wake missed meanwhile).
+READY_TIMEOUT_SECONDS = 2.0
+# The group membership is refreshed this often, well inside the layer's group_expiry.
+MAX_REFRESH_SECONDS = 300.0
+MIN_REFRESH_SECONDS = 1.0
+
+
+class Settled(Protocol):
+    settled: bool
+
+
+SnapshotT = TypeVar("SnapshotT", bound=Settled)
+
+
+class WakeHub:
+    """Futures of local waiters by question id, resolved by one channel-layer listener."""
+
+    def __init__(self, channel_layer=None):
+        # None: the project's default layer, looked up when the listener starts.
+        self._layer = channel_layer
+        self._waiters: dict[str, set[asyncio.Future]] = {}
+        self._listener: asyncio.Task | None = None
+        self._ready = asyncio.Event()
+        self._closed = False
+        self.channel_name: str | None = None
+        self.wakes_received = 0
+        self.listener_starts = 0
+
+    # --- counters for tests and the benchmark ---------------------------------------------
+    @property
+    def future_count(self) -> int:
+        """How many futures are registered (one per waiting request)."""
+        return sum(len(futures) for futures in self._waiters.values())
+
+    @property
+    def question_count(self) -> int:
+        return len(self._waiters)
+
+    @property
+    def listener_alive(self) -> bool:
+        return self._listener is not None and not self._listener.done()
+
+    @property
+    def listening(self) -> bool:
+        """The listener is in the wake group right now."""
+        return self.listener_alive and self._ready.is_set()
+
+    # --- waiters --------------------------------------------------------------------------
+    def register(self, question_id: Any) -> asyncio.Future:
+        """A future resolved when the question settles. Always pair with unregister()."""
+        if self._closed:
+            raise RuntimeError("This wake hub is closed.")
+        self.ensure_listener()
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(str(question_id), set()).add(future)
+        return future
+
+    def unregister(self, question_id: Any, future: asyncio.Future) -> None:
+        key = str(question_id)
+        futures = self._waiters.get(key)
+        if futures is not None:
+            futures.discard(future)
+            if not futures:
+                del self._waiters[key]
+        if not future.done():
+            future.cancel()
+
+    async def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> bool:
+        """Wait (bounded) until the listener is in the group; True when it is."""
+        if self._ready.is_set():
+            return True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._ready.wait()
+        return self._ready.is_set()
+
+    def wake(self, question_id: Any) -> int:
+        """Resolve the local futures of one question; returns how many were woken."""
+        woken = 0
+        for future in self._waiters.get(str(question_id), ()):
+            if not future.done():
+                future.set_result(None)
+                woken += 1
+        return woken
+
+    def wake_all(self) -> None:
+        """Make every local waiter re-read its row (wakes may have been missed)."""
+        for question_id in list(self._waiters):
+            self.wake(question_id)
+
+    # --- the listener ---------------------------------------------------------------------
+    def ensure_listener(self) -> None:
+        """Start the listener if it is not running (first use, or it died)."""
+        if self._closed or self.listener_alive:
+            return
+        self._listener = asyncio.get_running_loop().create_task(
+            self._listen(), name="mesh-wake-hub-listener"
+        )
+
+    async def _listen(self) -> None:
+        backoff = BACKOFF_INITIAL_SECONDS
+        while True:
+            layer = self._layer if self._layer is not None else get_channel_layer()
+            channel = None
+            try:
+                # A restarted listener keeps its channel: wakes queued in Redis for it while
+                # it was away are still delivered.
+                channel = self.channel_name or await layer.new_channel(
+                    prefix=LISTENER_CHANNEL_PREFIX
+                )
+                await layer.group_add(events.WAKE_GROUP, channel)
+                self.channel_name = channel
+                self.listener_starts += 1
+                self._ready.set()
+                if self.listener_starts > 1:
+                    # Wakes published while we were out of the group are lost.
+                    self.wake_all()
+                backoff = BACKOFF_INITIAL_SECONDS
+                await self._serve(layer, channel)
+            except asyncio.CancelledError:
+                self._ready.clear()
+                if channel is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(layer.group_discard(events.WAKE_GROUP, channel))
+                raise
+            except Exception:
+                self._ready.clear()
+                logger.warning(
+                    "Wake hub listener failed; restarting in %.1fs", backoff, exc_info=True
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+
+    async def _serve(self, layer, channel: str) -> None:
+        """Receive wakes until something fails; refresh the group membership meanwhile."""
+        # The refresher only ever finishes by failing. receive() is never cancelled while
+        # healthy: the in-memory layer drops a channel from its groups when its receive()
+        # is cancelled.
+        loop = asyncio.get_running_loop()
+        refresher = loop.create_task(self._refresh(layer, channel), name="mesh-wake-hub-refresh")
+        receive = None
+        try:
+            while True:
+                receive = loop.create_task(layer.receive(channel), name="mesh-wake-hub-receive")
+                done, _ = await asyncio.wait(
+                    {receive, refresher}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if receive in done:
+                    self._dispatch(receive.result())
+                if refresher in done:
+                    refresher.result()  # raises what broke it
+        finally:
+            for task in (receive, refresher):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    async def _refresh(self, layer, channel: str) -> None:
+        # channels_redis drops group members older than group_expiry: re-adding resets the
+        # member's timestamp, so a long-running process never silently leaves the group.
+        group_expiry = float(getattr(layer, "group_expiry", 86400) or 86400)
+        interval = max(MIN_REFRESH_SECONDS, min(group_expiry / 4, MAX_REFRESH_SECONDS))
+        while True:
+            await asyncio.sleep(interval)
+            await layer.group_add(events.WAKE_GROUP, channel)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("type") != events.WAKE_MESSAGE_TYPE:
+            return
+        self.wakes_received += 1
+        self.wake(message.get("question_id"))
+
+    async def close(self) -> None:
+        """Stop the listener, leave the group and cancel every waiter (tests, shutdown)."""
+        self._closed = True
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        for futures in self._waiters.values():
+            for future in futures:
+                future.cancel()
+        self._waiters.clear()
+
+
+async def wait_until_settled(
+    question_id: Any,
+    *,
+    timeout: float | Callable[[SnapshotT], float],
+    read: Callable[[], Awaitable[SnapshotT]],
+    first_read: Callable[[], Awaitable[SnapshotT]] | None = None,
+    hub: WakeHub | None = None,
+) -> SnapshotT:
+    """Wait up to `timeout` seconds for a question to settle; return the row's last snapshot.
+
+    Register FIRST, then read the row (so a settlement between the read and the await is
+    not missed), then await the wake. A wake makes us read again; at the deadline we read a
+    final time. The registration is removed in `finally`, also when the caller is cancelled.
+    `first_read` replaces the first read (e.g. one that authenticates, or that creates the
+    row); `timeout` may be a function of that first snapshot.
+    """
+    hub = hub or get_hub()
+    loop = asyncio.get_running_loop()
+    deadline: float | None = None
+    reader = first_read or read
+    while True:
+        future = hub.register(question_id)
+        try:
+            await hub.wait_ready()
+            snapshot = await reader()
+            reader = read
+            if deadline is None:
+                deadline = loop.time() + (timeout(snapshot) if callable(timeout) else timeout)
+            if snapshot.settled or loop.time() >= deadline:
+                return snapshot
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await future
+            except TimeoutError:
+                return await read()
+        finally:
+            hub.unregister(question_id, future)
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, WakeHub]" = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> WakeHub:
+    """The hub of the running event loop (one per process under daphne)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None or hub._closed:
+        hub = _hubs[loop] = WakeHub()
+    return hub
+
+
+async def close_hub() -> None:
+    """Close the running loop's hub, if any (test teardown)."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is not None:
+        await hub.close()

@@ -1,0 +1,224 @@
+"""Wakes across server processes: two hubs on two Redis layers in one process, and two real
+daphne processes on PostgreSQL + Redis (marker `multiprocess`)."""
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from mesh import events, services, wakeups
+from mesh.models import Question
+from tests import factories
+from tests.mesh.conftest import in_thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+needs_redis = pytest.mark.skipif(
+    not settings.REDIS_URL, reason="needs Redis: set REDIS_URL (the PostgreSQL+Redis CI pass)"
+)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def redis_layer():
+    """A channel layer instance of its own, as a separate server process would have."""
+    from channels_redis.core import RedisChannelLayer
+
+    return RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+
+
+class Outcome:
+    def __init__(self, status):
+        self.status = status
+        self.settled = status != Question.Status.PENDING
+
+
+def outcome_reader(question_id):
+    @in_thread
+    def read():
+        return Outcome(
+            Question.objects.filter(pk=question_id).values_list("status", flat=True).first()
+        )
+
+    return read
+
+
+@needs_redis
+async def test_an_answer_wakes_waiters_in_two_processes(task_and_key, owner):
+    """Two hubs with their own Redis layers (two processes): one answer wakes both waiters."""
+    task, _ = task_and_key
+    question = await in_thread(factories.make_question)(task)
+    hub_a, hub_b = wakeups.WakeHub(redis_layer()), wakeups.WakeHub(redis_layer())
+    try:
+        read = outcome_reader(question.id)
+        waiters = [
+            asyncio.ensure_future(
+                wakeups.wait_until_settled(question.id, timeout=10, read=read, hub=hub)
+            )
+            for hub in (hub_a, hub_b)
+        ]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while not (hub_a.future_count and hub_b.future_count and hub_a.listening):
+            assert loop.time() < deadline
+            await asyncio.sleep(0.01)
+        started = loop.time()
+        await in_thread(services.question_answer)(
+            question_id=question.id, owner=owner, response="both"
+        )
+        results = await asyncio.wait_for(asyncio.gather(*waiters), 2)
+        assert all(result.status == Question.Status.ANSWERED for result in results)
+        assert loop.time() - started < 1
+        assert hub_a.wakes_received >= 1 and hub_b.wakes_received >= 1
+    finally:
+        await hub_a.close()
+        await hub_b.close()
+
+
+@needs_redis
+async def test_a_wake_from_one_layer_reaches_a_hub_on_another(db):
+    """A question.settled published by process B's layer resolves process A's future."""
+    layer_a, layer_b = redis_layer(), redis_layer()
+    hub = wakeups.WakeHub(layer_a)
+    try:
+        question_id = str(uuid.uuid4())
+        future = hub.register(question_id)
+        assert await hub.wait_ready()
+        await layer_b.group_send(
+            events.WAKE_GROUP, {"type": events.WAKE_MESSAGE_TYPE, "question_id": question_id}
+        )
+        await asyncio.wait_for(future, 2)
+        hub.unregister(question_id, future)
+    finally:
+        await hub.close()
+
+
+# --- two real daphne processes -----------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL pointing at pytest-django's test database, which holds the schema."""
+    db = connection.settings_dict
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def daphne_pair(transactional_db, tmp_path):
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("needs DATABASE_URL=postgres://... and REDIS_URL (the PostgreSQL+Redis pass)")
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "MESH_AUTO_TIMEOUT_SECONDS": "30",
+        "DB_POOL_MIN_SIZE": "1",
+        "DB_POOL_MAX_SIZE": "4",
+        "LOG_LEVEL": "WARNING",
+    }
+    processes, ports = [], []
+    try:
+        for name in ("a", "b"):
+            port = _free_port()
+            log = (tmp_path / f"daphne-{name}.log").open("w")
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "daphne",
+                        "-b",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                        "makima_site.asgi:application",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            ports.append(port)
+        deadline = time.monotonic() + 30
+        for process, port in zip(processes, ports, strict=True):
+            while True:
+                assert process.poll() is None, (tmp_path / "daphne-a.log").read_text()
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "daphne did not start"
+                time.sleep(0.1)
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.multiprocess
+def test_answer_on_process_b_wakes_an_ask_blocked_on_process_a(daphne_pair, owner, directive):
+    """Ask blocked on daphne A, answer posted to daphne B: the ask returns the answer fast."""
+    url_a, url_b = daphne_pair
+    task, key = factories.make_task(owner, directive)
+    token = factories.make_token(owner)
+
+    async def scenario():
+        async with httpx.AsyncClient(timeout=40) as client:
+            ask = asyncio.ensure_future(
+                client.post(
+                    f"{url_a}/api/v1/mesh/supervisor/questions",
+                    json={"question": "Cross-process?"},
+                    headers={"X-Makima-Tool-Key": key},
+                )
+            )
+            listed = []
+            deadline = time.monotonic() + 10
+            while not listed:
+                assert time.monotonic() < deadline, "the question never appeared"
+                await asyncio.sleep(0.05)
+                listed = (
+                    await client.get(
+                        f"{url_b}/api/v1/mesh/questions",
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                ).json()
+            await asyncio.sleep(0.2)  # let process A's waiter reach its await
+            started = time.monotonic()
+            answered = await client.post(
+                f"{url_b}/api/v1/mesh/questions/{listed[0]['questionId']}/answer",
+                json={"response": "from B"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert answered.status_code == 200
+            reply = await asyncio.wait_for(ask, 5)
+            return reply, time.monotonic() - started
+
+    reply, elapsed = asyncio.run(scenario())
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json()["response"] == "from B"
+    assert reply.json()["timedOut"] is False
+    print(f"cross-process wake: {elapsed * 1000:.1f} ms")
+    assert elapsed < 1.0
