@@ -30,6 +30,7 @@ import functools
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -273,12 +274,12 @@ class WaitingJsonConsumer(AsyncHttpConsumer):
         if self._reply_task is not None:
             return  # the reply is decided (e.g. 413); ignore the rest of the body
         if self.scope["method"] != self.method:
-            self._start(self._refuse_method())
+            self._start(self._refuse_method)
             return
         chunk = message.get("body", b"")
         self._body_size += len(chunk)
         if self._body_size > settings.MAX_REQUEST_BODY_BYTES or self._declared_too_large():
-            self._start(self._refuse_size())
+            self._start(self._refuse_size)
             return
         self.body.append(chunk)
         if not message.get("more_body"):
@@ -286,7 +287,7 @@ class WaitingJsonConsumer(AsyncHttpConsumer):
 
     async def handle(self, body):
         """Start the reply as a task and return, so http.disconnect can still be received."""
-        self._start(self.reply(body))
+        self._start(functools.partial(self.reply, body))
 
     async def reply(self, body: bytes) -> Reply:
         raise NotImplementedError
@@ -318,13 +319,13 @@ class WaitingJsonConsumer(AsyncHttpConsumer):
                     return False
         return False
 
-    def _start(self, coroutine) -> None:
+    def _start(self, make_reply: Callable[[], Awaitable[Reply]]) -> None:
         self.body = []
-        self._reply_task = asyncio.get_running_loop().create_task(self._send_reply(coroutine))
+        self._reply_task = asyncio.get_running_loop().create_task(self._send_reply(make_reply))
 
-    async def _send_reply(self, coroutine) -> None:
+    async def _send_reply(self, make_reply: Callable[[], Awaitable[Reply]]) -> None:
         try:
-            reply = await coroutine
+            reply = await make_reply()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # rendered exactly as the DRF views render it

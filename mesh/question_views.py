@@ -11,13 +11,13 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from makima_site.errors import NotFound
+from makima_site.openapi import error_response
 from mesh import events, selectors, services
 from mesh.authentication import ToolKeyAuthentication
 from mesh.serializers import (
@@ -29,23 +29,12 @@ from mesh.serializers import (
     QuestionSerializer,
 )
 
-ErrorSerializer = inline_serializer(
-    name="Error",
-    fields={
-        "code": serializers.CharField(),
-        "message": serializers.CharField(),
-        "details": serializers.DictField(
-            child=serializers.ListField(child=serializers.CharField()), required=False
-        ),
-    },
-)
 QUESTION_ID = OpenApiParameter(
     "question_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Question id"
 )
 
 
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
+_error = error_response
 
 
 def _question_id(raw: str) -> uuid.UUID:

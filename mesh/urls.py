@@ -9,7 +9,8 @@ router = DefaultRouter(trailing_slash=True)
 router.register("tasks", TaskViewSet, basename="task")
 router.register("tokens", ApiTokenViewSet, basename="api-token")
 
-urlpatterns = router.urls + [
+urlpatterns = router.urls
+urlpatterns += [
     path("mesh/supervisor/orders", TaskOrderCreateView.as_view(), name="mesh-supervisor-orders"),
     # The reference's paths have no trailing slash; a path id that is not a UUID is 404.
     re_path(r"^mesh/questions$", PendingQuestionListView.as_view(), name="question-list"),

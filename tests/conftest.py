@@ -12,12 +12,6 @@ def _tiny_waits(settings):
     settings.MESH_POLL_WAIT_SECONDS = 0.3
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """Owners get passwords in every test; the production hasher costs ~1 s per owner."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def owner(db):
     return factories.make_owner("alice")
