@@ -188,7 +188,7 @@ if REDIS_URL:
                 "group_expiry": 86400,
                 # Each process's wake hub listener receives every answer's wake: never let
                 # a burst of answers fill it (a full channel drops the wake).
-                "channel_capacity": {"mesh.wakehub*": 100000},
+                "channel_capacity": {"mesh.wakehub*": 10000},
             },
         }
     }
