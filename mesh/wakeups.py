@@ -41,6 +41,9 @@ READY_TIMEOUT_SECONDS = 2.0
 # The group membership is refreshed this often, well inside the layer's group_expiry.
 MAX_REFRESH_SECONDS = 300.0
 MIN_REFRESH_SECONDS = 1.0
+# Leaving the group and stopping the listener never wait longer than this (a hung Redis
+# must not hang a shutdown or a test teardown).
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 
 class Settled(Protocol):
@@ -159,7 +162,10 @@ class WakeHub:
                 self._ready.clear()
                 if channel is not None:
                     with contextlib.suppress(Exception):
-                        await asyncio.shield(layer.group_discard(events.WAKE_GROUP, channel))
+                        await asyncio.wait_for(
+                            layer.group_discard(events.WAKE_GROUP, channel),
+                            CLOSE_TIMEOUT_SECONDS,
+                        )
                 raise
             except Exception:
                 self._ready.clear()
@@ -188,11 +194,14 @@ class WakeHub:
                 if refresher in done:
                     refresher.result()  # raises what broke it
         finally:
-            for task in (receive, refresher):
-                if task is not None and not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            running = {task for task in (receive, refresher) if task and not task.done()}
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running, timeout=CLOSE_TIMEOUT_SECONDS)
+            for task in running:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: it is the failure we are handling
 
     async def _refresh(self, layer, channel: str) -> None:
         # channels_redis drops group members older than group_expiry: re-adding resets the
@@ -214,8 +223,7 @@ class WakeHub:
         self._closed = True
         if self._listener is not None:
             self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await asyncio.wait({self._listener}, timeout=CLOSE_TIMEOUT_SECONDS)
         for futures in self._waiters.values():
             for future in futures:
                 future.cancel()

@@ -242,16 +242,28 @@ async def test_concurrent_timeout_and_answer_agree(hub, task_and_key, owner, set
 
 
 async def test_disconnect_mid_wait_ends_within_a_second_and_leaks_nothing(
-    hub, task_and_key, settings
+    hub, task_and_key, settings, monkeypatch
 ):
     """A client that hangs up: the wait ends within 1 s, no future or task is left behind."""
     settings.MESH_BLOCK_WAIT_SECONDS = 30
     _, key = task_and_key
+    created = asyncio.Event()
+    real_begin = question_consumers._begin_ask
+
+    async def begin_then_signal(*args):
+        # The creation step finishes its after-commit publish before the wait starts; a
+        # hang-up during that step ends when the step does (asgiref waits for the thread).
+        plan = await real_begin(*args)
+        created.set()
+        return plan
+
+    monkeypatch.setattr(question_consumers, "_begin_ask", begin_then_signal)
     before = {task for task in asyncio.all_tasks() if task is not asyncio.current_task()}
     comm = communicator(
         "POST", ASK_PATH, body={"question": "Hello?", "phaseguard": True}, tool_key=key
     )
     await comm.send_input({"type": "http.request", "body": comm.body})
+    await asyncio.wait_for(created.wait(), 5)
     question_id = await asked_question_id(hub)
     loop = asyncio.get_running_loop()
     started = loop.time()
