@@ -187,8 +187,10 @@ if REDIS_URL:
                 "expiry": 60,
                 "group_expiry": 86400,
                 # Each process's wake hub listener receives every answer's wake: never let
-                # a burst of answers fill it (a full channel drops the wake).
-                "channel_capacity": {"mesh.wakehub*": 10000},
+                # a burst of answers fill it (a full channel drops the wake). It shares one
+                # Redis list with every process-local channel ("specific.*!", see
+                # mesh/wakeups.py), so the capacity is that list's.
+                "channel_capacity": {"specific.*!*": 10000},
             },
         }
     }

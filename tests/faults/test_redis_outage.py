@@ -148,3 +148,35 @@ async def _cross_process_wake(client, url_a, url_b, token, key) -> float | None:
     assert result.status_code == 200 and result.json()["response"] == "back", result.text
     elapsed = time.monotonic() - answered_at
     return elapsed if elapsed < BLOCK_WAIT / 2 else None
+
+
+def test_other_process_local_channels_still_receive_while_the_hub_listens(redis):
+    """A websocket consumer's channel (layer.new_channel()) on the process's layer receives
+    its group message while the wake hub's listener is receiving on the same layer."""
+    from channels_redis.core import RedisChannelLayer
+    from django.conf import settings
+
+    from mesh import wakeups
+
+    config = {
+        **settings.CHANNEL_LAYERS["default"]["CONFIG"],
+        "hosts": [{"address": redis.url, "socket_timeout": 15}],
+    }
+
+    async def scenario():
+        layer = RedisChannelLayer(**config)
+        hub = wakeups.WakeHub(layer)
+        try:
+            future = hub.register("q")
+            assert await hub.wait_ready()
+            channel = await layer.new_channel()
+            await layer.group_add("mesh.owner.1", channel)
+            await layer.group_send("mesh.owner.1", {"type": "owner.event"})
+            assert await asyncio.wait_for(layer.receive(channel), 3) == {"type": "owner.event"}
+            await layer.group_send("mesh.wakeups", {"type": "question.settled", "question_id": "q"})
+            await asyncio.wait_for(future, 3)
+            hub.unregister("q", future)
+        finally:
+            await hub.close()
+
+    asyncio.run(scenario())
