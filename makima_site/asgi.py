@@ -15,12 +15,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import re_path  # noqa: E402
 
 from mesh.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+from mesh.ws_auth import TokenSubprotocolAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(TokenSubprotocolAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

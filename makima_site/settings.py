@@ -311,6 +311,14 @@ MESH_POLL_WAIT_SECONDS = _env_float("MESH_POLL_WAIT_SECONDS", 300)
 # GET /_ops/wakehub (makima_site/ops.py): hub and pool counters; off (404) unless set.
 MESH_OPS_ENDPOINTS = _env_bool("MESH_OPS_ENDPOINTS", False)
 
+# The owners' live feed websocket (/ws/v1/mesh/questions/). A client frame over
+# MESH_WS_MAX_FRAME_BYTES gets a FRAME_TOO_LARGE error frame; a socket that sends more than
+# MESH_WS_RATE_PER_SECOND frames a second, averaged over MESH_WS_RATE_WINDOW_SECONDS, is
+# closed with 4429. Tests shrink the window.
+MESH_WS_MAX_FRAME_BYTES = _env_int("MESH_WS_MAX_FRAME_BYTES", 64 * 1024)
+MESH_WS_RATE_PER_SECOND = _env_float("MESH_WS_RATE_PER_SECOND", 20)
+MESH_WS_RATE_WINDOW_SECONDS = _env_float("MESH_WS_RATE_WINDOW_SECONDS", 5)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -26,10 +26,15 @@ def owner_group(owner_id: Any) -> str:
 
 
 def question_payload(question) -> dict[str, Any]:
-    """The pending-question item shared by GET /api/v1/mesh/questions and the feed."""
+    """The pending-question item shared by GET /api/v1/mesh/questions and the feed.
+
+    Beyond the reference's fields it carries taskName and directiveTitle (when there is a
+    directive) so a reader sees names, not ids; select_related("task", "directive") first.
+    """
     item: dict[str, Any] = {
         "questionId": str(question.id),
         "taskId": str(question.task_id),
+        "taskName": question.task.name,
         "question": question.question,
         "choices": list(question.choices or []),
         "context": question.context,
@@ -39,6 +44,7 @@ def question_payload(question) -> dict[str, Any]:
     }
     if question.directive_id is not None:
         item["directiveId"] = str(question.directive_id)
+        item["directiveTitle"] = question.directive.title
     return item
 
 

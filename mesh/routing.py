@@ -4,8 +4,9 @@ http_urlpatterns: the two waiting supervisor endpoints (ask, poll) as AsyncHttpC
 so a blocked request holds no thread. websocket_urlpatterns: the owners' live feed.
 """
 
-from django.urls import re_path
+from django.urls import path, re_path
 
+from mesh.feed import QuestionFeedConsumer
 from mesh.question_consumers import AskQuestionConsumer, PollQuestionConsumer
 
 http_urlpatterns: list = [
@@ -15,4 +16,6 @@ http_urlpatterns: list = [
         PollQuestionConsumer.as_asgi(),
     ),
 ]
-websocket_urlpatterns: list = []
+websocket_urlpatterns: list = [
+    path("ws/v1/mesh/questions/", QuestionFeedConsumer.as_asgi()),
+]

@@ -18,8 +18,10 @@ def task_list(*, owner: AbstractBaseUser) -> QuerySet[Task]:
 
 def question_pending_list(*, owner: AbstractBaseUser) -> QuerySet[Question]:
     """The owner's pending questions, oldest first."""
-    return Question.objects.filter(owner=owner, status=Question.Status.PENDING).order_by(
-        "created_at", "id"
+    return (
+        Question.objects.filter(owner=owner, status=Question.Status.PENDING)
+        .select_related("task", "directive")
+        .order_by("created_at", "id")
     )
 
 

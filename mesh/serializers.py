@@ -189,8 +189,12 @@ class PendingQuestionSerializer(serializers.Serializer):
 
     question_id = serializers.UUIDField()
     task_id = serializers.UUIDField()
+    task_name = serializers.CharField(help_text="The asking task's name.")
     directive_id = serializers.UUIDField(
         required=False, help_text="Omitted when the question has no directive."
+    )
+    directive_title = serializers.CharField(
+        required=False, help_text="The directive's title; omitted with directiveId."
     )
     question = serializers.CharField()
     choices = serializers.ListField(child=serializers.CharField())

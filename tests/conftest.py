@@ -3,6 +3,8 @@ from rest_framework.test import APIClient
 
 from tests import factories
 
+pytest_plugins = ["tests.live_daphne"]
+
 
 @pytest.fixture(autouse=True)
 def _tiny_waits(settings):
@@ -10,6 +12,12 @@ def _tiny_waits(settings):
     settings.MESH_BLOCK_WAIT_SECONDS = 0.3
     settings.MESH_AUTO_TIMEOUT_SECONDS = 0.3
     settings.MESH_POLL_WAIT_SECONDS = 0.3
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Owners get passwords in every test; the production hasher costs ~1 s per owner."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -27,8 +27,9 @@ def test_lists_pending_questions_oldest_first_as_a_bare_array(api, task_and_key)
 
 
 def test_item_shape_matches_the_contract(api, task_and_key):
-    """Each item: questionId, taskId, directiveId, question, choices, context, createdAt,
-    multiSelect, questionType — and the documented serializer lists the same keys."""
+    """Each item: questionId, taskId, taskName, directiveId, directiveTitle, question, choices,
+    context, createdAt, multiSelect, questionType — and the documented serializer lists the
+    same keys."""
     task, _ = task_and_key
     question = factories.make_question(
         task,
@@ -41,7 +42,9 @@ def test_item_shape_matches_the_contract(api, task_and_key):
     assert item == {
         "questionId": str(question.id),
         "taskId": str(task.id),
+        "taskName": task.name,
         "directiveId": str(task.directive_id),
+        "directiveTitle": task.directive.title,
         "question": "Proceed?",
         "choices": ["a", "b"],
         "context": "ctx",
@@ -64,6 +67,7 @@ def test_directive_id_is_omitted_when_null(api, owner, directive):
     directive.delete()
     item = api.get(LIST_PATH).json()[0]
     assert "directiveId" not in item
+    assert "directiveTitle" not in item
 
 
 def test_only_the_callers_pending_questions(api, task_and_key, other_owner, owner):

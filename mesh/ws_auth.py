@@ -1,0 +1,56 @@
+"""Websocket authentication by owner API token, sent as a subprotocol.
+
+Browsers cannot set headers on a websocket handshake, and a token in the query string lands
+in access logs, so programs offer the subprotocol pair ["makima.bearer", "<token>"]. This
+middleware sits inside Channels' AuthMiddlewareStack (which has already put the session's
+user in scope["user"]) and, when the pair is offered, replaces scope["user"] with the
+token's owner, or with AnonymousUser when the token is unknown, revoked or is not an owner
+token (a tool key, say): an explicit credential that fails never falls back to the session.
+The consumer echoes "makima.bearer" on accept, never the token.
+"""
+
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+
+from makima_site.errors import Unauthorized
+from mesh.authentication import owner_from_token
+
+BEARER_SUBPROTOCOL = "makima.bearer"
+_TOOL_KEY_HEADER = b"x-makima-tool-key"
+
+
+def bearer_from_subprotocols(subprotocols: list[str]) -> str | None:
+    """The token offered after "makima.bearer" ("" when the pair is incomplete), else None."""
+    if BEARER_SUBPROTOCOL not in subprotocols:
+        return None
+    index = subprotocols.index(BEARER_SUBPROTOCOL)
+    return subprotocols[index + 1].strip() if index + 1 < len(subprotocols) else ""
+
+
+def _owner_for_token(raw: str):
+    """The token's owner or None; the connection is closed in the thread that used it."""
+    try:
+        owner, _ = owner_from_token(raw)
+        return owner
+    except Unauthorized:
+        return None
+    finally:
+        connection.close()
+
+
+class TokenSubprotocolAuthMiddleware(BaseMiddleware):
+    """Authenticate a websocket by the owner API token offered as a subprotocol."""
+
+    async def __call__(self, scope, receive, send):
+        scope = dict(scope)
+        if scope.get("type") == "websocket":
+            raw = bearer_from_subprotocols(list(scope.get("subprotocols") or []))
+            if raw is not None:
+                owner = await database_sync_to_async(_owner_for_token)(raw) if raw else None
+                scope["user"] = owner if owner is not None else AnonymousUser()
+            if any(name == _TOOL_KEY_HEADER for name, _ in scope.get("headers", [])):
+                # A tool key never authenticates an owner endpoint, not even beside a session.
+                scope["user"] = AnonymousUser()
+        return await self.inner(scope, receive, send)
