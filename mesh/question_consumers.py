@@ -123,7 +123,7 @@ def _db_step(func):
 def _parse_json(body: bytes) -> Any:
     try:
         return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise drf_serializers.ValidationError(
             {"non_field_errors": [f"The body must be a JSON object: {exc}."]}
         ) from exc

@@ -108,6 +108,13 @@ def test_malformed_json_is_400(api):
     assert_error_shape(response, "MALFORMED_REQUEST")
 
 
+def test_json_nested_deeper_than_the_parser_is_400(api):
+    """400 MALFORMED_REQUEST, not a 500, for JSON nested deeper than the parser's stack."""
+    response = api.post("/api/v1/directives/", "[" * 100_000, content_type="application/json")
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert_error_shape(response, "MALFORMED_REQUEST")
+
+
 def test_body_over_one_mib_is_413(api):
     """413 PAYLOAD_TOO_LARGE for a body over 1 MiB."""
     body = '{"title": "' + "x" * (1024 * 1024) + '"}'

@@ -377,7 +377,16 @@ async def test_bad_input_is_400_with_details_and_stores_nothing(hub, task_and_ke
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{not json", b"", b"[1, 2]", b'"question"', b"null", b"\xff\xfe{}", b'{"question": "Q"'],
+    [
+        b"{not json",
+        b"",
+        b"[1, 2]",
+        b'"question"',
+        b"null",
+        b"\xff\xfe{}",
+        b'{"question": "Q"',
+        b"[" * 100_000,
+    ],
 )
 async def test_malformed_or_non_object_json_is_400(hub, task_and_key, raw):
     """Malformed JSON, or JSON that is not an object: 400 VALIDATION_ERROR, nothing stored."""
