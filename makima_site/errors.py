@@ -6,10 +6,13 @@ handler below (and the plain-Django handlers for non-DRF paths) render it.
 
 import logging
 import math
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DjangoInterfaceError
+from django.db import OperationalError as DjangoOperationalError
 from django.http import Http404, JsonResponse
 from djangorestframework_camel_case.util import camelize
 from rest_framework import exceptions, status
@@ -68,6 +71,30 @@ class Unauthorized(ApplicationError):
 class ServiceUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "SERVICE_UNAVAILABLE"
+
+
+# The database could not be reached (stopped, restarting, pool exhausted): a transient
+# condition the client should retry, never a 500. Django wraps psycopg's errors (and
+# psycopg_pool's PoolTimeout, an OperationalError) in its own; code that talks to psycopg
+# directly raises psycopg's.
+_DB_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    DjangoOperationalError,
+    DjangoInterfaceError,
+)
+try:
+    import psycopg
+
+    _DB_UNAVAILABLE_ERRORS += (psycopg.OperationalError, psycopg.InterfaceError)
+except ImportError:  # pragma: no cover - SQLite-only installs
+    pass
+
+DB_UNAVAILABLE_CODE = "DB_UNAVAILABLE"
+DB_UNAVAILABLE_MESSAGE = "The database is unavailable right now; try again shortly."
+DB_UNAVAILABLE_RETRY_AFTER = "1"
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, _DB_UNAVAILABLE_ERRORS)
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -129,6 +156,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     set_rollback()
     if isinstance(exc, ApplicationError):
         return Response(exc.body(), status=exc.status_code)
+    if is_database_unavailable(exc):
+        logger.warning("Database unavailable: %r", exc)
+        return Response(
+            error_body(DB_UNAVAILABLE_CODE, DB_UNAVAILABLE_MESSAGE),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": DB_UNAVAILABLE_RETRY_AFTER},
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
@@ -208,5 +242,15 @@ def handler404(request, exception=None):
     return json_error("NOT_FOUND", "Nothing exists at this address.", 404)
 
 
+def database_unavailable_response() -> JsonResponse:
+    response = json_error(DB_UNAVAILABLE_CODE, DB_UNAVAILABLE_MESSAGE, 503)
+    response["Retry-After"] = DB_UNAVAILABLE_RETRY_AFTER
+    return response
+
+
 def handler500(request):
+    # Called inside Django's `except` block: the exception that brought us here is known.
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_unavailable(exc):
+        return database_unavailable_response()
     return json_error("INTERNAL_ERROR", "The server failed to handle this request; try again.", 500)

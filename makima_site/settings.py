@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "makima_site.middleware.AuthFailureThrottleMiddleware",
     "makima_site.middleware.BodySizeLimitMiddleware",
+    "makima_site.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -150,6 +151,10 @@ if DATABASE_URL:
             "timeout": DB_POOL_TIMEOUT,
         }
         _database["OPTIONS"].setdefault("connect_timeout", 5)
+        # Django hands psycopg_pool `check=ConnectionPool.check_connection` only with health
+        # checks on: a connection broken by a database restart is then replaced when it is
+        # taken from the pool, instead of failing the next request that gets it.
+        _database["CONN_HEALTH_CHECKS"] = True
 else:
     _database = {
         "ENGINE": "django.db.backends.sqlite3",
@@ -173,6 +178,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Channel layer --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    from redis.exceptions import ConnectionError as _RedisConnectionError
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -180,14 +187,25 @@ if REDIS_URL:
                 # redis-py 8 reads with a 5 s socket timeout by default, exactly the
                 # BZPOPMIN timeout channels_redis uses in receive(): every idle receive
                 # then races to "Timeout reading from ...". Give reads a margin.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # retry_on_error: a pooled connection that Redis closed (a restart) fails
+                # its next command; retry it once on a fresh connection instead of failing
+                # the wake or the health check that happened to get it.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "retry_on_error": [_RedisConnectionError],
+                    }
+                ],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "makima"),
                 "capacity": 1000,
                 "expiry": 60,
                 "group_expiry": 86400,
                 # Each process's wake hub listener receives every answer's wake: never let
-                # a burst of answers fill it (a full channel drops the wake).
-                "channel_capacity": {"mesh.wakehub*": 10000},
+                # a burst of answers fill it (a full channel drops the wake). It shares one
+                # Redis list with every process-local channel ("specific.*!", see
+                # mesh/wakeups.py), so the capacity is that list's.
+                "channel_capacity": {"specific.*!*": 10000},
             },
         }
     }
@@ -336,6 +354,8 @@ SPECTACULAR_SETTINGS = {
 MESH_BLOCK_WAIT_SECONDS = _env_float("MESH_BLOCK_WAIT_SECONDS", 300)
 MESH_AUTO_TIMEOUT_SECONDS = _env_float("MESH_AUTO_TIMEOUT_SECONDS", 30)
 MESH_POLL_WAIT_SECONDS = _env_float("MESH_POLL_WAIT_SECONDS", 300)
+# GET /_ops/wakehub (makima_site/ops.py): hub and pool counters; off (404) unless set.
+MESH_OPS_ENDPOINTS = _env_bool("MESH_OPS_ENDPOINTS", False)
 
 # The owners' live feed websocket (/ws/v1/mesh/questions/). A client frame over
 # MESH_WS_MAX_FRAME_BYTES gets a FRAME_TOO_LARGE error frame; a socket that sends more than
