@@ -42,6 +42,9 @@ schema: install ## Validate the OpenAPI schema (warnings fail)
 bench: install ## Benchmarks (see bench/README.md)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+fuzz: install ## Schemathesis over /api/schema/ against a live daphne (see README "Reliability")
+	$(PY) fuzz/run.py $(FUZZ_ARGS)
+
 browser: ## Install Debian's Chromium for the browser tests (needs root)
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 

@@ -14,12 +14,16 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from makima_site.asgi_security import SecurityHeadersMiddleware  # noqa: E402
 from mesh.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 from mesh.ws_auth import TokenSubprotocolAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
+        # Security headers also on the consumers' responses, which bypass Django's middleware.
+        "http": SecurityHeadersMiddleware(
+            URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])
+        ),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TokenSubprotocolAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

@@ -5,10 +5,14 @@ handler below (and the plain-Django handlers for non-DRF paths) render it.
 """
 
 import logging
+import math
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DjangoInterfaceError
+from django.db import OperationalError as DjangoOperationalError
 from django.http import Http404, JsonResponse
 from djangorestframework_camel_case.util import camelize
 from rest_framework import exceptions, status
@@ -67,6 +71,30 @@ class Unauthorized(ApplicationError):
 class ServiceUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "SERVICE_UNAVAILABLE"
+
+
+# The database could not be reached (stopped, restarting, pool exhausted): a transient
+# condition the client should retry, never a 500. Django wraps psycopg's errors (and
+# psycopg_pool's PoolTimeout, an OperationalError) in its own; code that talks to psycopg
+# directly raises psycopg's.
+_DB_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    DjangoOperationalError,
+    DjangoInterfaceError,
+)
+try:
+    import psycopg
+
+    _DB_UNAVAILABLE_ERRORS += (psycopg.OperationalError, psycopg.InterfaceError)
+except ImportError:  # pragma: no cover - SQLite-only installs
+    pass
+
+DB_UNAVAILABLE_CODE = "DB_UNAVAILABLE"
+DB_UNAVAILABLE_MESSAGE = "The database is unavailable right now; try again shortly."
+DB_UNAVAILABLE_RETRY_AFTER = "1"
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, _DB_UNAVAILABLE_ERRORS)
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -128,6 +156,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     set_rollback()
     if isinstance(exc, ApplicationError):
         return Response(exc.body(), status=exc.status_code)
+    if is_database_unavailable(exc):
+        logger.warning("Database unavailable: %r", exc)
+        return Response(
+            error_body(DB_UNAVAILABLE_CODE, DB_UNAVAILABLE_MESSAGE),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": DB_UNAVAILABLE_RETRY_AFTER},
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
@@ -158,7 +193,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(int(exc.wait))
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        if isinstance(exc, exceptions.Throttled):
+            message = throttled_message(exc.wait)
         status_code = exc.status_code
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             status_code = status.HTTP_401_UNAUTHORIZED
@@ -169,6 +206,20 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         error_body("INTERNAL_ERROR", "The server failed to handle this request; try again."),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def throttled_message(wait: float | None) -> str:
+    if wait is None:
+        return "Too many requests; slow down and retry later."
+    seconds = max(1, math.ceil(wait))
+    return f"Too many requests; retry in {seconds} second{'s' if seconds != 1 else ''}."
+
+
+def throttled_response(wait: float) -> JsonResponse:
+    """429 THROTTLED with Retry-After, for code outside DRF views."""
+    response = json_error("THROTTLED", throttled_message(wait), 429)
+    response["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 def json_error(code: str, message: str, status_code: int, **extra: Any) -> JsonResponse:
@@ -191,5 +242,15 @@ def handler404(request, exception=None):
     return json_error("NOT_FOUND", "Nothing exists at this address.", 404)
 
 
+def database_unavailable_response() -> JsonResponse:
+    response = json_error(DB_UNAVAILABLE_CODE, DB_UNAVAILABLE_MESSAGE, 503)
+    response["Retry-After"] = DB_UNAVAILABLE_RETRY_AFTER
+    return response
+
+
 def handler500(request):
+    # Called inside Django's `except` block: the exception that brought us here is known.
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_unavailable(exc):
+        return database_unavailable_response()
     return json_error("INTERNAL_ERROR", "The server failed to handle this request; try again.", 500)

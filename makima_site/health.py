@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import uuid
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -30,8 +31,13 @@ def _database_ok() -> bool:
 
 async def _channel_layer_ok() -> bool:
     layer = get_channel_layer()
+    # A plain channel name (no "!"), not layer.new_channel(): channels_redis receives every
+    # process-local ("!") channel of a layer through ONE lock, held by whichever receive()
+    # came first, and that receive only reads ITS real channel. Once the wake hub's listener
+    # (mesh.wakehub.<id>!) held it, a "healthz.<id>!" channel never got its message, and
+    # /healthz said channelLayer unavailable for as long as the process lived.
+    channel = f"healthz.{uuid.uuid4().hex}"
     try:
-        channel = await asyncio.wait_for(layer.new_channel("healthz."), _CHECK_TIMEOUT_SECONDS)
         await asyncio.wait_for(
             layer.send(channel, {"type": "healthz.ping"}), _CHECK_TIMEOUT_SECONDS
         )

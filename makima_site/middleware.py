@@ -1,6 +1,17 @@
+import logging
+
 from django.conf import settings
 
-from makima_site.errors import json_error
+from makima_site import throttles
+from makima_site.errors import (
+    database_unavailable_response,
+    is_database_unavailable,
+    json_error,
+    throttled_response,
+)
+
+API_PATH_PREFIX = "/api/v1/"
+logger = logging.getLogger(__name__)
 
 
 class BodySizeLimitMiddleware:
@@ -36,3 +47,49 @@ class BodySizeLimitMiddleware:
                 413,
             )
         return self.get_response(request)
+
+
+class AuthFailureThrottleMiddleware:
+    """Failed authentications per client address (the `auth_failure` throttle scope).
+
+    Every 401 an API request gets counts against its address; once the address is over the
+    limit, its API requests get 429 THROTTLED before any credential is looked at, so a
+    guesser learns nothing more until the window ends. Successful requests count nothing.
+    The Channels consumers (ask, poll) apply the same rule themselves.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(API_PATH_PREFIX):
+            return self.get_response(request)
+        address = throttles.request_client_address(request)
+        wait = throttles.auth_failure_wait(address)
+        if wait is not None:
+            return throttled_response(wait)
+        response = self.get_response(request)
+        if response.status_code == 401:
+            throttles.auth_failure_record(address)
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A plain-Django view (admin, healthz neighbours) that cannot reach the database answers
+    503 DB_UNAVAILABLE in the error shape instead of a 500 (or DEBUG's HTML traceback).
+
+    DRF views and the waiting consumers get the same from makima_site.errors'
+    api_exception_handler; handler500 covers errors raised in other middleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if is_database_unavailable(exception):
+            logger.warning("Database unavailable: %r", exception)
+            return database_unavailable_response()
+        return None

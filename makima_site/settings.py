@@ -46,6 +46,20 @@ def _env_int(name: str, default: int) -> int:
     return int(_env_float(name, default))
 
 
+def _env_rate(name: str, default: str) -> str | None:
+    """A throttle rate "N/period" (period s, min, hour, day); "off" switches the limit off."""
+    value = (os.environ.get(name) or default).strip()
+    if value.lower() in {"off", "none", "0"}:
+        return None
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period[:1] not in {"s", "m", "h", "d"}:
+        _refuse_to_start(
+            f"{name} must look like 30/min (a count, then s, min, hour or day), or off; "
+            f"got {value!r}."
+        )
+    return value
+
+
 DEBUG = _env_bool("DEBUG", True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -88,7 +102,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "makima_site.middleware.AuthFailureThrottleMiddleware",
     "makima_site.middleware.BodySizeLimitMiddleware",
+    "makima_site.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,6 +151,10 @@ if DATABASE_URL:
             "timeout": DB_POOL_TIMEOUT,
         }
         _database["OPTIONS"].setdefault("connect_timeout", 5)
+        # Django hands psycopg_pool `check=ConnectionPool.check_connection` only with health
+        # checks on: a connection broken by a database restart is then replaced when it is
+        # taken from the pool, instead of failing the next request that gets it.
+        _database["CONN_HEALTH_CHECKS"] = True
 else:
     _database = {
         "ENGINE": "django.db.backends.sqlite3",
@@ -158,6 +178,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Channel layer --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    from redis.exceptions import ConnectionError as _RedisConnectionError
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -165,14 +187,25 @@ if REDIS_URL:
                 # redis-py 8 reads with a 5 s socket timeout by default, exactly the
                 # BZPOPMIN timeout channels_redis uses in receive(): every idle receive
                 # then races to "Timeout reading from ...". Give reads a margin.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # retry_on_error: a pooled connection that Redis closed (a restart) fails
+                # its next command; retry it once on a fresh connection instead of failing
+                # the wake or the health check that happened to get it.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "retry_on_error": [_RedisConnectionError],
+                    }
+                ],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "makima"),
                 "capacity": 1000,
                 "expiry": 60,
                 "group_expiry": 86400,
                 # Each process's wake hub listener receives every answer's wake: never let
-                # a burst of answers fill it (a full channel drops the wake).
-                "channel_capacity": {"mesh.wakehub*": 10000},
+                # a burst of answers fill it (a full channel drops the wake). It shares one
+                # Redis list with every process-local channel ("specific.*!", see
+                # mesh/wakeups.py), so the capacity is that list's.
+                "channel_capacity": {"specific.*!*": 10000},
             },
         }
     }
@@ -183,6 +216,26 @@ else:
             # The wake hub's listener receives every answer's wake; 100 (the default) can
             # fill up in a burst. (This layer mishandles a channel_capacity dict.)
             "CONFIG": {"capacity": 100000},
+        }
+    }
+
+# --- Cache (throttle counters) ------------------------------------------------------------
+# Redis when REDIS_URL is set, so rate limits hold across every daphne process; otherwise
+# local memory, which is right for the single embedded process.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "makima-cache"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "makima",
+            "KEY_PREFIX": "makima-cache",
         }
     }
 
@@ -257,6 +310,16 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "JSON_UNDERSCOREIZE": {"no_underscore_before_number": True},
+    # Rate limits (makima_site/throttles.py); "off" switches one off. Counted in CACHES.
+    "DEFAULT_THROTTLE_RATES": {
+        "ask": _env_rate("THROTTLE_ASK_RATE", "120/min"),
+        "answer": _env_rate("THROTTLE_ANSWER_RATE", "120/min"),
+        "token_create": _env_rate("THROTTLE_TOKEN_CREATE_RATE", "20/hour"),
+        "auth_failure": _env_rate("THROTTLE_AUTH_FAILURE_RATE", "30/min"),
+    },
+    # How many proxies in front of daphne append to X-Forwarded-For; 0 trusts only the
+    # socket's address (a client could otherwise forge its address to dodge the limits).
+    "NUM_PROXIES": _env_int("THROTTLE_NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -274,6 +337,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+        "makima_site.openapi.document_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "DirectiveStatusEnum": "directives.models.Directive.Status",
@@ -290,6 +354,8 @@ SPECTACULAR_SETTINGS = {
 MESH_BLOCK_WAIT_SECONDS = _env_float("MESH_BLOCK_WAIT_SECONDS", 300)
 MESH_AUTO_TIMEOUT_SECONDS = _env_float("MESH_AUTO_TIMEOUT_SECONDS", 30)
 MESH_POLL_WAIT_SECONDS = _env_float("MESH_POLL_WAIT_SECONDS", 300)
+# GET /_ops/wakehub (makima_site/ops.py): hub and pool counters; off (404) unless set.
+MESH_OPS_ENDPOINTS = _env_bool("MESH_OPS_ENDPOINTS", False)
 
 # The owners' live feed websocket (/ws/v1/mesh/questions/). A client frame over
 # MESH_WS_MAX_FRAME_BYTES gets a FRAME_TOO_LARGE error frame; a socket that sends more than

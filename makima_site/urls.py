@@ -3,10 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from makima_site.health import healthz
+from makima_site.ops import wakehub
 from mesh.pages import questions_page
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("_ops/wakehub", wakehub, name="ops-wakehub"),  # 404 unless MESH_OPS_ENDPOINTS
     path("admin/", admin.site.urls),
     path("questions/", questions_page, name="questions"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -42,9 +42,11 @@ from django.conf import settings
 from django.db import connection
 from djangorestframework_camel_case.settings import api_settings as camel_settings
 from djangorestframework_camel_case.util import underscoreize
+from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers as drf_serializers
 
 from directives.models import Directive
+from makima_site import throttles
 from makima_site.errors import NotFound, api_exception_handler, error_body
 from mesh import selectors, services, wakeups
 from mesh.authentication import task_from_tool_key
@@ -133,6 +135,9 @@ def _parse_json(body: bytes) -> Any:
 def _begin_ask(raw_key: str | None, body: bytes, question_id: uuid.UUID) -> AskPlan:
     """Authenticate the task, validate the body, record the question under `question_id`."""
     task = task_from_tool_key(raw_key)
+    wait = throttles.throttle_check(throttles.ASK_SCOPE, task.pk)
+    if wait is not None:
+        raise drf_exceptions.Throttled(wait)
     data = underscoreize(_parse_json(body), **camel_settings.JSON_UNDERSCOREIZE)
     serializer = AskQuestionSerializer(data=data)
     serializer.is_valid(raise_exception=True)
@@ -324,7 +329,14 @@ class WaitingJsonConsumer(AsyncHttpConsumer):
         self._reply_task = asyncio.get_running_loop().create_task(self._send_reply(make_reply))
 
     async def _send_reply(self, make_reply: Callable[[], Awaitable[Reply]]) -> None:
+        # Failed authentications per client address, as AuthFailureThrottleMiddleware counts
+        # them for Django's views (which these consumers bypass): refused before the key is
+        # looked at once the address is over the limit; every 401 counts.
+        address = throttles.scope_client_address(self.scope)
         try:
+            wait = await throttles.aauth_failure_wait(address)
+            if wait is not None:
+                raise drf_exceptions.Throttled(wait)
             reply = await make_reply()
         except asyncio.CancelledError:
             raise
@@ -339,6 +351,8 @@ class WaitingJsonConsumer(AsyncHttpConsumer):
                     if name.lower() != "content-type"
                 ),
             )
+        if reply.status == 401:
+            await throttles.aauth_failure_record(address)
         payload = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode()
         length = (b"content-length", str(len(payload)).encode("ascii"))
         await self.send_response(

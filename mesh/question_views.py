@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from makima_site.errors import NotFound
 from makima_site.openapi import error_response
+from makima_site.throttles import AnswerThrottle
 from mesh import events, selectors, services
 from mesh.authentication import ToolKeyAuthentication
 from mesh.serializers import (
@@ -81,6 +82,8 @@ class QuestionDetailView(APIView):
 
 class AnswerQuestionView(APIView):
     """POST /api/v1/mesh/questions/{id}/answer — the first answer wins and wakes the asker."""
+
+    throttle_classes = [AnswerThrottle]
 
     @extend_schema(
         summary="Answer one of your pending questions",

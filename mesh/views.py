@@ -3,6 +3,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from makima_site.throttles import TokenCreateThrottle
 from mesh import selectors, services
 from mesh.filters import TaskFilter
 from mesh.models import ApiToken, Task
@@ -96,6 +97,11 @@ class ApiTokenViewSet(
 
     def get_queryset(self):
         return selectors.api_token_list(owner=self.request.user)
+
+    def get_throttles(self):
+        if self.action == "create":
+            return [TokenCreateThrottle()]
+        return super().get_throttles()
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

@@ -29,9 +29,13 @@ from mesh import events
 
 logger = logging.getLogger(__name__)
 
-# The listener's channel is a process-local ("!") channel; its capacity is set in
-# settings.CHANNEL_LAYERS so a burst of answers never fills it.
-LISTENER_CHANNEL_PREFIX = "mesh.wakehub"
+# The listener's channel is a process-local ("!") channel with the layer's default prefix:
+# channels_redis lets ONE receive() at a time read a layer's process-local messages, and that
+# receive reads only its own prefix's Redis list; a listener on a prefix of its own held that
+# lock forever, so websocket consumers (and /healthz) on "specific.*!" channels in the same
+# process never got a message. Sharing "specific" puts every local message in one list, which
+# whichever receive holds the lock hands out. Its capacity is set in settings.CHANNEL_LAYERS.
+LISTENER_CHANNEL_PREFIX = "specific"
 # Restart backoff of a failed listener (e.g. Redis went away): bounded exponential.
 BACKOFF_INITIAL_SECONDS = 0.1
 BACKOFF_MAX_SECONDS = 5.0

@@ -4,6 +4,7 @@ import django_filters
 from django.db import connections, models
 from django.db.models.expressions import RawSQL
 
+from makima_site.filters import InstantFilter
 from orders.models import MAX_LABEL_LENGTH, Order
 from orders.selectors import with_priority_rank
 
@@ -46,12 +47,12 @@ class OrderFilter(django_filters.FilterSet):
         max_length=MAX_LABEL_LENGTH,
         help_text="Only orders carrying this label (exact, case-sensitive).",
     )
-    createdAfter = django_filters.IsoDateTimeFilter(  # noqa: N815 - the wire name
+    createdAfter = InstantFilter(  # noqa: N815 - the wire name
         field_name="created_at",
         lookup_expr="gte",
         help_text="Only orders created at or after this ISO 8601 instant.",
     )
-    createdBefore = django_filters.IsoDateTimeFilter(  # noqa: N815 - the wire name
+    createdBefore = InstantFilter(  # noqa: N815 - the wire name
         field_name="created_at",
         lookup_expr="lt",
         help_text="Only orders created strictly before this ISO 8601 instant.",

@@ -1,4 +1,6 @@
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 
 from tests import factories
@@ -12,6 +14,24 @@ def _tiny_waits(settings):
     settings.MESH_BLOCK_WAIT_SECONDS = 0.3
     settings.MESH_AUTO_TIMEOUT_SECONDS = 0.3
     settings.MESH_POLL_WAIT_SECONDS = 0.3
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with no throttle counters.
+
+    On Redis only the cache's own keys go (never FLUSHDB): the channel layer shares the
+    database, and a daphne started by another test may still be listening on it.
+    """
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=backend.make_key("*")))
+        if keys:
+            client.delete(*keys)
+    else:
+        backend.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -167,3 +167,28 @@ def test_bad_filter_values_are_400(api, orders, params, name):
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert response.json()["code"] == "VALIDATION_ERROR"
     assert name in response.json()["details"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"createdAfter": "0001-01-01T00:00:00+01:00"},
+        {"createdBefore": "9999-12-31T23:59:59-01:00"},
+        {"createdBefore": "6488-05-29T10:12:27.246428+17:53"},
+    ],
+)
+def test_an_instant_the_database_cannot_take_is_400(api, query):
+    """Out-of-range instants (found by `make fuzz`) are a VALIDATION_ERROR, never a 500."""
+    response = api.get("/api/v1/orders/", query)
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert "±14:00" in response.json()["message"]
+
+
+def test_an_instant_with_an_offset_is_compared_in_utc(api, owner, directive):
+    """createdAfter with an offset selects the same orders as its UTC spelling."""
+    factories.make_order(owner, directive)
+    with_offset = api.get("/api/v1/orders/", {"createdAfter": "2000-01-01T05:00:00+05:00"})
+    in_utc = api.get("/api/v1/orders/", {"createdAfter": "2000-01-01T00:00:00Z"})
+    assert with_offset.status_code == in_utc.status_code == 200
+    assert with_offset.json()["count"] == in_utc.json()["count"] == 1
