@@ -19,6 +19,7 @@ history list, which races across processes).
   `aauth_failure_record` with `scope_client_address(scope)`.
 """
 
+import logging
 import math
 import time
 
@@ -34,6 +35,8 @@ TOKEN_CREATE_SCOPE = "token_create"  # noqa: S105 (a scope name, not a secret)
 AUTH_FAILURE_SCOPE = "auth_failure"
 
 _KEY_FORMAT = "throttle:{scope}:{ident}:{window}"
+
+logger = logging.getLogger(__name__)
 
 
 def _rate(scope: str) -> tuple[int, int] | None:
@@ -84,7 +87,14 @@ def throttle_check(scope: str, ident: object) -> float | None:
     limit, duration = rate
     index, remaining = _window(duration, time.time())
     key = _KEY_FORMAT.format(scope=scope, ident=ident, window=index)
-    if _count(key, timeout=duration + 1) > limit:
+    try:
+        count = _count(key, timeout=duration + 1)
+    except Exception:
+        # Fail open: an unreachable cache (Redis down) must not stop owners answering or
+        # tasks asking; limits resume when it is back.
+        logger.warning("Rate limit %s not counted: the cache is unreachable", scope)
+        return None
+    if count > limit:
         return _retry_after(remaining)
     return None
 
@@ -103,7 +113,12 @@ def auth_failure_wait(address: str) -> float | None:
     limit, duration = rate
     index, remaining = _window(duration, time.time())
     key = _KEY_FORMAT.format(scope=AUTH_FAILURE_SCOPE, ident=address, window=index)
-    if (cache.get(key) or 0) >= limit:
+    try:
+        failures = cache.get(key) or 0
+    except Exception:
+        logger.warning("Failed-authentication limit not checked: the cache is unreachable")
+        return None
+    if failures >= limit:
         return _retry_after(remaining)
     return None
 

@@ -202,6 +202,10 @@ class PrivateRedis:
     def keys(self) -> set[str]:
         return set(self.cli("--scan").splitlines()) - {""}
 
+    def layer_keys(self) -> set[str]:
+        """Keys of the channel layer: not the cache's (rate-limit counters expire by TTL)."""
+        return {key for key in self.keys() if not key.startswith("makima-cache:")}
+
 
 @pytest.fixture
 def redis(tmp_path):

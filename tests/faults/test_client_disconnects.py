@@ -40,7 +40,7 @@ def test_asks_dropped_mid_wait_leave_no_futures_members_keys_or_connections(daph
     warm = daphne_ask_once(server, world["keys"][0])
     assert warm == 200
     wait_for(lambda: (server.ops()["hub"] or {}).get("listening"), 10, "the hub to listen")
-    keys_before = redis.keys()
+    keys_before = redis.layer_keys()
     members_before = int(redis.cli("ZCARD", WAKE_GROUP_KEY))
     assert members_before == 1
 
@@ -85,7 +85,7 @@ def test_asks_dropped_mid_wait_leave_no_futures_members_keys_or_connections(daph
     assert all(state == "idle" for state, _ in backends), backends
     # Redis: the wake group still has only the listener; no channel or group key was left.
     assert int(redis.cli("ZCARD", WAKE_GROUP_KEY)) == members_before
-    wait_for(lambda: redis.keys() == keys_before, 5, f"{redis.keys() ^ keys_before}")
+    wait_for(lambda: redis.layer_keys() == keys_before, 5, f"{redis.layer_keys() ^ keys_before}")
     # The questions themselves are kept, pending, for a re-poll.
     assert pending_count(pg) == ASKS + 1  # and the warm-up's
     figures.update(pg_backends=len(backends), redis_keys=len(keys_before))

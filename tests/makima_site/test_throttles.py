@@ -56,6 +56,20 @@ def test_throttle_check_allows_up_to_the_rate_then_says_how_long_to_wait(rates):
     assert throttles.throttle_check("ask", "task-1") == 50
 
 
+def test_an_unreachable_cache_lets_requests_through(rates, monkeypatch):
+    """Fail open: with the cache (Redis) down, asks/answers and auth checks are not refused."""
+    rates(ask="1/min", auth_failure="1/min")
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("cache is down")
+
+    monkeypatch.setattr(throttles, "_count", unreachable)
+    monkeypatch.setattr(throttles.cache, "get", unreachable)
+    assert throttles.throttle_check("ask", "task-1") is None
+    assert throttles.throttle_check("ask", "task-1") is None
+    assert throttles.auth_failure_wait("127.0.0.1") is None
+
+
 def test_throttle_check_counts_each_identity_apart(rates):
     """One task over its limit does not slow another task."""
     rates(ask="1/min")
