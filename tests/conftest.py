@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -97,7 +99,27 @@ def task_and_key(owner, directive):
     return factories.make_task(owner, directive)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Owners are made in most tests; the production hasher costs ~1 s each on 2 cores."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# A moment 10 s into a minute: a throttled request is told to retry in 50 s.
+THROTTLE_FROZEN_NOW = 60 * 1_000_000 + 10.0
+
+
+@pytest.fixture
+def rates(settings, monkeypatch):
+    """Set throttle rates for one test (others off) and freeze the throttles' clock."""
+    from makima_site import throttles
+
+    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: THROTTLE_FROZEN_NOW))
+
+    def apply(**scopes: str | None) -> None:
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {
+                throttles.ASK_SCOPE: None,
+                throttles.ANSWER_SCOPE: None,
+                throttles.TOKEN_CREATE_SCOPE: None,
+                throttles.AUTH_FAILURE_SCOPE: None,
+                **scopes,
+            },
+        }
+
+    return apply

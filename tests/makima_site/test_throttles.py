@@ -14,29 +14,7 @@ from rest_framework.test import APIClient
 from makima_site import settings as site_settings
 from makima_site import throttles
 from mesh.models import ApiToken
-
-# 10 s into a minute, 50 s before it ends.
-FROZEN_NOW = 60 * 1_000_000 + 10.0
-
-
-@pytest.fixture
-def rates(settings, monkeypatch):
-    """Set throttle rates for one test (others off) and freeze the throttles' clock."""
-    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: FROZEN_NOW))
-
-    def apply(**scopes: str | None) -> None:
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {
-                throttles.ASK_SCOPE: None,
-                throttles.ANSWER_SCOPE: None,
-                throttles.TOKEN_CREATE_SCOPE: None,
-                throttles.AUTH_FAILURE_SCOPE: None,
-                **scopes,
-            },
-        }
-
-    return apply
+from tests.conftest import THROTTLE_FROZEN_NOW as FROZEN_NOW
 
 
 def assert_throttled(response) -> None:

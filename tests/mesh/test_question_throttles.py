@@ -1,41 +1,16 @@
 """Rate limits on the question endpoints: asks per task (the ask consumer), answers per
 owner (the answer view), failed authentications per address (both consumers)."""
 
-from types import SimpleNamespace
-
 import pytest
 
-from makima_site import throttles
 from mesh.models import Question
 from tests import factories
 from tests.mesh.conftest import ask, in_thread, poll
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# 10 s into a minute: a throttled request is told to retry in 50 s.
-FROZEN_NOW = 60 * 1_000_000 + 10.0
 
 count_questions = in_thread(lambda: Question.objects.count())
-
-
-@pytest.fixture
-def rates(settings, monkeypatch):
-    """Set throttle rates for one test (others off) and freeze the throttles' clock."""
-    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: FROZEN_NOW))
-
-    def apply(**scopes):
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {
-                throttles.ASK_SCOPE: None,
-                throttles.ANSWER_SCOPE: None,
-                throttles.TOKEN_CREATE_SCOPE: None,
-                throttles.AUTH_FAILURE_SCOPE: None,
-                **scopes,
-            },
-        }
-
-    return apply
 
 
 def assert_throttled(response) -> None:
