@@ -157,7 +157,8 @@ if DATABASE_URL:
         _database["CONN_HEALTH_CHECKS"] = True
 else:
     _database = {
-        "ENGINE": "django.db.backends.sqlite3",
+        # Django's SQLite backend, reusing closed connections (makima_site/sqlite/base.py).
+        "ENGINE": "makima_site.sqlite",
         "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
         # WAL + IMMEDIATE + a busy timeout: a burst of concurrent writers queues instead of
         # failing with "database is locked".
