@@ -166,6 +166,14 @@ def _begin_poll(raw_key: str | None, question_id: uuid.UUID | None) -> Outcome:
     return Outcome(question.id, question.status, question.response)
 
 
+def _woken_outcome(question_id: uuid.UUID, wake: dict[str, Any]) -> Outcome | None:
+    """The outcome a wake carries (mesh.events), or None to read the row instead."""
+    status = wake.get("status")
+    if status not in (Question.Status.ANSWERED, Question.Status.EXPIRED):
+        return None
+    return Outcome(question_id, status, wake.get("response"))
+
+
 @_db_step
 def _read_outcome(question_id: uuid.UUID) -> Outcome:
     row = selectors.question_outcome(question_id=question_id)
@@ -213,6 +221,7 @@ async def ask(raw_key: str | None, body: bytes) -> Reply:
         timeout=lambda _first: seconds,
         read=functools.partial(_read_outcome, question_id),
         first_read=begin,
+        from_wake=functools.partial(_woken_outcome, question_id),
     )
     if plan.non_blocking:
         return Reply(200, _result(plan.outcome))
@@ -238,6 +247,7 @@ async def poll(raw_key: str | None, raw_question_id: str) -> Reply:
         timeout=float(settings.MESH_POLL_WAIT_SECONDS),
         read=functools.partial(_read_outcome, question_id),
         first_read=functools.partial(_begin_poll, raw_key, question_id),
+        from_wake=functools.partial(_woken_outcome, question_id),
     )
     if outcome.status == Question.Status.ANSWERED:
         return Reply(200, _result(outcome))

@@ -216,7 +216,10 @@ def question_answer(
         # Lost a race with another answer or the auto timeout: report what happened.
         _question_for_answer(question_id, owner)
         raise Conflict("This question was settled meanwhile.", code="ALREADY_ANSWERED")
-    row.refresh_from_db()
+    row.status = Question.Status.ANSWERED
+    row.response = response
+    row.answered_at = row.updated_at = now
+    row.answered_by = owner
     transaction.on_commit(partial(events.publish_question_answered, row))
     return row
 

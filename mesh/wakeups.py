@@ -2,7 +2,7 @@
 
 One hub per event loop (so one per daphne process). It keeps a dict of question id → the
 asyncio futures of the requests waiting on it, and ONE long-lived listener task that has its
-own channel in events.WAKE_GROUP on the channel layer. Services publish
+own channel in WAKE_GROUP on the channel layer. Services publish
 {"type": "question.settled", "question_id": ...} to that group after commit; the listener
 resolves the local futures. With channels_redis every process's listener is in the group, so
 an answer posted to any process wakes a waiter in any other.
@@ -11,9 +11,12 @@ Why one listener and not a channel per waiter: a per-waiter channel on channels_
 receive() per waiter and a group per question; measured at 1,000–3,000 waiters it exhausts
 Redis connections, and an abandoned channel leaks (DESIGN.md §3).
 
-A wake is only a hint that the row changed: waiters always read the database to learn the
-outcome, and read it once more at their deadline, so a lost wake (Redis down, channel full)
-delays an answer but never loses it.
+A wake carries the settled outcome ({"status", "response"}), published after the commit
+that stored it, so a woken waiter returns at once without reading the row again; a wake
+without one (e.g. after the listener rejoined the group) makes it read the row. Waiters
+read the row once more at their deadline, so a lost wake (Redis down, channel full) delays
+an answer but never loses it. The process that settles a question also wakes its own
+waiters directly (`wake_local`), before and independently of the channel layer.
 """
 
 import asyncio
@@ -25,9 +28,10 @@ from typing import Any, Protocol, TypeVar
 
 from channels.layers import get_channel_layer
 
-from mesh import events
-
 logger = logging.getLogger(__name__)
+
+WAKE_GROUP = "mesh.wakeups"
+WAKE_MESSAGE_TYPE = "question.settled"
 
 # The listener's channel is a process-local ("!") channel with the layer's default prefix:
 # channels_redis lets ONE receive() at a time read a layer's process-local messages, and that
@@ -119,12 +123,13 @@ class WakeHub:
                 await self._ready.wait()
         return self._ready.is_set()
 
-    def wake(self, question_id: Any) -> int:
-        """Resolve the local futures of one question; returns how many were woken."""
+    def wake(self, question_id: Any, outcome: dict[str, Any] | None = None) -> int:
+        """Resolve the local futures of one question with its outcome (None: "read the row");
+        returns how many were woken."""
         woken = 0
         for future in self._waiters.get(str(question_id), ()):
             if not future.done():
-                future.set_result(None)
+                future.set_result(outcome)
                 woken += 1
         return woken
 
@@ -153,7 +158,7 @@ class WakeHub:
                 channel = self.channel_name or await layer.new_channel(
                     prefix=LISTENER_CHANNEL_PREFIX
                 )
-                await layer.group_add(events.WAKE_GROUP, channel)
+                await layer.group_add(WAKE_GROUP, channel)
                 self.channel_name = channel
                 self.listener_starts += 1
                 self._ready.set()
@@ -167,7 +172,7 @@ class WakeHub:
                 if channel is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(
-                            layer.group_discard(events.WAKE_GROUP, channel),
+                            layer.group_discard(WAKE_GROUP, channel),
                             CLOSE_TIMEOUT_SECONDS,
                         )
                 raise
@@ -214,13 +219,14 @@ class WakeHub:
         interval = max(MIN_REFRESH_SECONDS, min(group_expiry / 4, MAX_REFRESH_SECONDS))
         while True:
             await asyncio.sleep(interval)
-            await layer.group_add(events.WAKE_GROUP, channel)
+            await layer.group_add(WAKE_GROUP, channel)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
-        if message.get("type") != events.WAKE_MESSAGE_TYPE:
+        if message.get("type") != WAKE_MESSAGE_TYPE:
             return
         self.wakes_received += 1
-        self.wake(message.get("question_id"))
+        outcome = message.get("outcome")
+        self.wake(message.get("question_id"), outcome if isinstance(outcome, dict) else None)
 
     async def close(self) -> None:
         """Stop the listener, leave the group and cancel every waiter (tests, shutdown)."""
@@ -240,6 +246,7 @@ async def wait_until_settled(
     timeout: float | Callable[[SnapshotT], float],
     read: Callable[[], Awaitable[SnapshotT]],
     first_read: Callable[[], Awaitable[SnapshotT]] | None = None,
+    from_wake: Callable[[dict[str, Any]], SnapshotT | None] | None = None,
     hub: WakeHub | None = None,
 ) -> SnapshotT:
     """Wait up to `timeout` seconds for a question to settle; return the row's last snapshot.
@@ -248,7 +255,8 @@ async def wait_until_settled(
     not missed), then await the wake. A wake makes us read again; at the deadline we read a
     final time. The registration is removed in `finally`, also when the caller is cancelled.
     `first_read` replaces the first read (e.g. one that authenticates, or that creates the
-    row); `timeout` may be a function of that first snapshot.
+    row); `timeout` may be a function of that first snapshot. `from_wake` turns a wake's
+    outcome into a snapshot: a settled one is returned without reading the row.
     """
     hub = hub or get_hub()
     loop = asyncio.get_running_loop()
@@ -266,9 +274,13 @@ async def wait_until_settled(
                 return snapshot
             try:
                 async with asyncio.timeout_at(deadline):
-                    await future
+                    outcome = await future
             except TimeoutError:
                 return await read()
+            if outcome is not None and from_wake is not None:
+                woken = from_wake(outcome)
+                if woken is not None and woken.settled:
+                    return woken
         finally:
             hub.unregister(question_id, future)
 
@@ -283,6 +295,14 @@ def get_hub() -> WakeHub:
     if hub is None or hub._closed:
         hub = _hubs[loop] = WakeHub()
     return hub
+
+
+def wake_local(question_id: Any, outcome: dict[str, Any] | None) -> int:
+    """Wake this event loop's waiters for a question, if the loop has a hub (no layer hop)."""
+    hub = _hubs.get(asyncio.get_running_loop())
+    if hub is None or hub._closed:
+        return 0
+    return hub.wake(question_id, outcome)
 
 
 async def close_hub() -> None:

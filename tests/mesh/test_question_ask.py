@@ -156,6 +156,47 @@ async def test_answer_wakes_the_blocked_ask(hub, task_and_key, owner, settings):
     assert hub.future_count == 0
 
 
+async def test_answer_wakes_an_ask_in_this_process_without_the_channel_layer(
+    hub, task_and_key, owner, settings, monkeypatch
+):
+    """The answering process wakes its own waiters directly: no layer hop, and a layer that
+    fails to publish (Redis down) does not delay them."""
+
+    class BrokenLayer:
+        async def group_send(self, group, message):
+            raise ConnectionError("the channel layer is down")
+
+    settings.MESH_BLOCK_WAIT_SECONDS = 10
+    _, key = task_and_key
+    pending = asyncio.ensure_future(ask(key, {"question": "Go?", "phaseguard": True}, timeout=15))
+    question_id = await asked_question_id(hub)
+    monkeypatch.setattr("mesh.events.get_channel_layer", lambda: BrokenLayer())
+    await answer_async(question_id=question_id, owner=owner, response="local")
+    reply = await asyncio.wait_for(pending, 1)
+    assert reply.json()["response"] == "local"
+    assert hub.wakes_received == 0
+
+
+async def test_a_woken_ask_takes_the_answer_from_the_wake_without_reading_the_row(
+    hub, task_and_key, owner, settings, monkeypatch
+):
+    reads = []
+    real_read = question_consumers._read_outcome
+
+    async def counting_read(question_id):
+        reads.append(question_id)
+        return await real_read(question_id)
+
+    monkeypatch.setattr(question_consumers, "_read_outcome", counting_read)
+    settings.MESH_BLOCK_WAIT_SECONDS = 10
+    _, key = task_and_key
+    pending = asyncio.ensure_future(ask(key, {"question": "Go?", "phaseguard": True}, timeout=15))
+    await answer_async(question_id=await asked_question_id(hub), owner=owner, response="fast")
+    reply = await asyncio.wait_for(pending, 1)
+    assert reply.json()["response"] == "fast"
+    assert reads == []
+
+
 async def test_answer_wakes_a_phaseguard_ask(hub, task_and_key, owner, settings):
     """The block wait also ends at once on an answer."""
     settings.MESH_BLOCK_WAIT_SECONDS = 10

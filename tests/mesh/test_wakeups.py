@@ -287,3 +287,61 @@ async def test_a_restarted_listener_keeps_its_channel(monkeypatch):
         hub.unregister("q1", future)
     finally:
         await hub.close()
+
+
+async def test_a_wake_with_an_outcome_settles_the_waiter_without_a_read(own_hub, layer):
+    """from_wake turns the wake's outcome into the snapshot; the row is read only once."""
+    reads = []
+
+    async def read():
+        reads.append(1)
+        return Snapshot(settled=False, reads=len(reads))
+
+    waiter = asyncio.ensure_future(
+        wakeups.wait_until_settled(
+            "q1",
+            timeout=5,
+            read=read,
+            from_wake=lambda outcome: Snapshot(settled=outcome["status"] == "answered"),
+            hub=own_hub,
+        )
+    )
+    await until(lambda: reads)
+    await layer.group_send(
+        events.WAKE_GROUP,
+        {**wake_message("q1"), "outcome": {"status": "answered", "response": "yes"}},
+    )
+    result = await asyncio.wait_for(waiter, 1)
+    assert result.settled
+    assert reads == [1]
+
+
+async def test_a_wake_without_an_outcome_makes_the_waiter_read_the_row(own_hub, layer):
+    reads = []
+
+    async def read():
+        reads.append(1)
+        return Snapshot(settled=len(reads) > 1, reads=len(reads))
+
+    waiter = asyncio.ensure_future(
+        wakeups.wait_until_settled(
+            "q1", timeout=5, read=read, from_wake=lambda outcome: None, hub=own_hub
+        )
+    )
+    await until(lambda: reads)
+    await layer.group_send(events.WAKE_GROUP, wake_message("q1"))
+    result = await asyncio.wait_for(waiter, 1)
+    assert result.settled and result.reads == 2
+
+
+async def test_wake_local_wakes_the_running_loops_hub_only():
+    hub = wakeups.get_hub()
+    try:
+        future = hub.register("q1")
+        assert wakeups.wake_local("q2", None) == 0
+        assert wakeups.wake_local("q1", {"status": "answered", "response": "r"}) == 1
+        assert await asyncio.wait_for(future, 1) == {"status": "answered", "response": "r"}
+        hub.unregister("q1", future)
+    finally:
+        await wakeups.close_hub()
+    assert wakeups.wake_local("q1", None) == 0
