@@ -1,32 +1,49 @@
-"""Events on the channel layer, published by services only, after commit.
+"""Events, published by services only, after commit.
 
-Two kinds of group:
-- WAKE_GROUP: every server process's wake hub listens here; a message says "question X
-  settled" (answered or expired) and how, so blocked asks/polls in any process return at
-  once. The publishing process wakes its own waiters directly first (wakeups.wake_local).
+Two kinds of destination:
+- Wakes: a message says "question X settled" (answered or expired) and how, so blocked
+  asks/polls in any process return at once. The publishing process wakes its own waiters
+  directly (wakeups.wake_local); other processes hear it through Redis pub/sub when
+  REDIS_URL is set (wakeups.publish_wake), the single embedded process also through the
+  in-memory layer's WAKE_GROUP.
 - owner_group(owner_id): the owner's live feed sockets; messages carry the frame to send.
 A failed publish is logged and swallowed: the row is already committed, and waiters make a
 final database check at their deadline, so a lost wake delays an answer but never loses it.
 """
 
 import asyncio
+import hashlib
 import logging
+import os
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 
-from mesh.wakeups import WAKE_GROUP, WAKE_MESSAGE_TYPE, wake_local
+from mesh.wakeups import WAKE_GROUP, WAKE_MESSAGE_TYPE, publish_wake, wake_local
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["WAKE_GROUP", "WAKE_MESSAGE_TYPE", "OWNER_EVENT_MESSAGE_TYPE"]
 
 OWNER_EVENT_MESSAGE_TYPE = "owner.event"
+CREDENTIAL_REVOKED_MESSAGE_TYPE = "credential.revoked"
 
 
 def owner_group(owner_id: Any) -> str:
     return f"mesh.owner.{owner_id}"
+
+
+def token_group(token_id: Any) -> str:
+    """The feed sockets opened with one API token (closed when it is revoked)."""
+    return f"mesh.token.{token_id}"
+
+
+def session_group(session_key: str) -> str:
+    """The feed sockets of one browser session (closed at logout). The session key is a
+    secret: the group (a Redis key) is named by its hash."""
+    return f"mesh.session.{hashlib.sha256(session_key.encode()).hexdigest()[:40]}"
 
 
 def _timestamp(value) -> str:
@@ -59,6 +76,9 @@ def question_payload(question) -> dict[str, Any]:
 async def _publish(messages: list[tuple[str, dict[str, Any]]], wake: dict | None) -> None:
     if wake is not None:
         wake_local(wake["question_id"], wake["outcome"])
+        if not settings.REDIS_URL:
+            # One process: its hub also listens on the in-memory layer's wake group.
+            messages = [(WAKE_GROUP, wake), *messages]
     layer = get_channel_layer()
     results = await asyncio.gather(
         *(layer.group_send(group, message) for group, message in messages),
@@ -73,20 +93,45 @@ async def _publish(messages: list[tuple[str, dict[str, Any]]], wake: dict | None
             )
 
 
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the server process that runs this thread's request, if any.
+
+    asgiref records it for the threads it runs sync code in (Django's views, Channels'
+    database_sync_to_async); a management command or a plain test has none.
+    """
+    threadlocal = SyncToAsync.threadlocal
+    loop = getattr(threadlocal, "main_event_loop", None)
+    if loop is None or getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return loop if loop.is_running() and not loop.is_closed() else None
+
+
 def _send(messages: list[tuple[str, dict[str, Any]]], wake: dict | None = None) -> None:
-    """Publish the messages (concurrently, one hop to the event loop) after waking this
-    process's own waiters; a failure is logged, never raised (see the module doc)."""
+    """Publish after commit; a failure is logged, never raised (see the module doc).
+
+    A wake goes first to the other processes (Redis pub/sub, mesh.wakeups.publish_wake),
+    then to this process's own waiters and, with the messages, to their channel-layer
+    groups, on the server's event loop. In a server the request's thread does not wait for
+    that (it still holds its database connection, and a busy loop must not hold the pool);
+    elsewhere it runs to the end here.
+    """
+    if wake is not None and settings.REDIS_URL:
+        try:
+            publish_wake(wake)
+        except Exception:
+            logger.exception("Could not publish a wake to Redis")
+    loop = _server_loop()
     try:
-        async_to_sync(_publish)(messages, wake)
+        if loop is not None:
+            asyncio.run_coroutine_threadsafe(_publish(messages, wake), loop)
+        else:
+            async_to_sync(_publish)(messages, wake)
     except Exception:
         logger.exception("Could not publish %s", [message.get("type") for _, message in messages])
 
 
-def _settled(question, outcome: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    return (
-        WAKE_GROUP,
-        {"type": WAKE_MESSAGE_TYPE, "question_id": str(question.id), "outcome": outcome},
-    )
+def _settled(question, outcome: dict[str, Any]) -> dict[str, Any]:
+    return {"type": WAKE_MESSAGE_TYPE, "question_id": str(question.id), "outcome": outcome}
 
 
 def publish_question_asked(question) -> None:
@@ -104,11 +149,8 @@ def publish_question_asked(question) -> None:
 
 
 def publish_question_answered(question) -> None:
-    outcome = {"status": "answered", "response": question.response}
-    settled = _settled(question, outcome)
     _send(
         [
-            settled,
             (
                 owner_group(question.owner_id),
                 {
@@ -122,15 +164,13 @@ def publish_question_answered(question) -> None:
                 },
             ),
         ],
-        wake=settled[1],
+        wake=_settled(question, {"status": "answered", "response": question.response}),
     )
 
 
 def publish_question_expired(question) -> None:
-    settled = _settled(question, {"status": "expired", "response": None})
     _send(
         [
-            settled,
             (
                 owner_group(question.owner_id),
                 {
@@ -139,5 +179,10 @@ def publish_question_expired(question) -> None:
                 },
             ),
         ],
-        wake=settled[1],
+        wake=_settled(question, {"status": "expired", "response": None}),
     )
+
+
+def publish_credential_revoked(group: str) -> None:
+    """Close the feed sockets authenticated by a revoked token or an ended session."""
+    _send([(group, {"type": CREDENTIAL_REVOKED_MESSAGE_TYPE})])

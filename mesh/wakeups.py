@@ -1,32 +1,35 @@
 """The per-process wake hub: blocked asks and polls wait here, without a thread or a poll loop.
 
 One hub per event loop (so one per daphne process). It keeps a dict of question id → the
-asyncio futures of the requests waiting on it, and ONE long-lived listener task that has its
-own channel in WAKE_GROUP on the channel layer. Services publish
-{"type": "question.settled", "question_id": ...} to that group after commit; the listener
-resolves the local futures. With channels_redis every process's listener is in the group, so
-an answer posted to any process wakes a waiter in any other.
+asyncio futures of the requests waiting on it, and ONE long-lived listener task fed by a
+transport: with REDIS_URL set, a Redis pub/sub subscription that every process's hub shares
+(RedisPubSubTransport), so an answer posted to any process wakes a waiter in any other;
+without it (one embedded process), a channel in events.WAKE_GROUP on the in-memory layer
+(ChannelLayerTransport). Services publish after commit (mesh/events.py); the publishing
+process also wakes its own waiters directly (`wake_local`), before any transport.
 
 Why one listener and not a channel per waiter: a per-waiter channel on channels_redis means a
 receive() per waiter and a group per question; measured at 1,000–3,000 waiters it exhausts
-Redis connections, and an abandoned channel leaks (DESIGN.md §3).
+Redis connections, and an abandoned channel leaks (DESIGN.md §3). Why pub/sub and not the
+channel layer between processes: see RedisPubSubTransport.
 
 A wake carries the settled outcome ({"status", "response"}), published after the commit
 that stored it, so a woken waiter returns at once without reading the row again; a wake
-without one (e.g. after the listener rejoined the group) makes it read the row. Waiters
-read the row once more at their deadline, so a lost wake (Redis down, channel full) delays
-an answer but never loses it. The process that settles a question also wakes its own
-waiters directly (`wake_local`), before and independently of the channel layer.
+without one (e.g. after the listener rejoined) makes it read the row. Waiters read the row
+once more at their deadline, so a lost wake (Redis down) delays an answer but never loses it.
 """
 
 import asyncio
 import contextlib
+import json
 import logging
+import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,13 @@ READY_TIMEOUT_SECONDS = 2.0
 # The group membership is refreshed this often, well inside the layer's group_expiry.
 MAX_REFRESH_SECONDS = 300.0
 MIN_REFRESH_SECONDS = 1.0
+# Redis pub/sub (several processes): connect timeout, how often the subscriber wakes up to
+# ping an idle connection, and how long a publish may block an answering request.
+PUBSUB_CONNECT_TIMEOUT_SECONDS = 5.0
+PUBSUB_POLL_SECONDS = 1.0
+PUBSUB_HEALTH_CHECK_SECONDS = 10.0
+PUBLISH_TIMEOUT_SECONDS = 2.0
+PUBSUB_CLIENT_NAME = "makima-wakehub"  # the subscriber in Redis' CLIENT LIST
 # Leaving the group and stopping the listener never wait longer than this (a hung Redis
 # must not hang a shutdown or a test teardown).
 CLOSE_TIMEOUT_SECONDS = 2.0
@@ -64,14 +74,20 @@ SnapshotT = TypeVar("SnapshotT", bound=Settled)
 class WakeHub:
     """Futures of local waiters by question id, resolved by one channel-layer listener."""
 
-    def __init__(self, channel_layer=None):
-        # None: the project's default layer, looked up when the listener starts.
-        self._layer = channel_layer
+    def __init__(self, channel_layer=None, *, transport: "WakeTransport | None" = None):
+        # Default: Redis pub/sub when REDIS_URL is set, else the (in-memory) channel layer;
+        # a channel layer given here is used as the transport.
+        if transport is None:
+            transport = (
+                ChannelLayerTransport(channel_layer)
+                if channel_layer is not None
+                else default_transport()
+            )
+        self._transport = transport
         self._waiters: dict[str, set[asyncio.Future]] = {}
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
         self._closed = False
-        self.channel_name: str | None = None
         self.wakes_received = 0
         self.listener_starts = 0
 
@@ -84,6 +100,11 @@ class WakeHub:
     @property
     def question_count(self) -> int:
         return len(self._waiters)
+
+    @property
+    def channel_name(self) -> str | None:
+        """The channel-layer transport's channel (None for Redis pub/sub)."""
+        return getattr(self._transport, "channel_name", None)
 
     @property
     def listener_alive(self) -> bool:
@@ -147,34 +168,21 @@ class WakeHub:
             self._listen(), name="mesh-wake-hub-listener"
         )
 
+    def _joined(self) -> None:
+        """The transport listens: waiters may rely on wakes from now on."""
+        self.listener_starts += 1
+        self._ready.set()
+        if self.listener_starts > 1:
+            # Wakes published while we were not listening are lost: everyone re-reads.
+            self.wake_all()
+
     async def _listen(self) -> None:
         backoff = BACKOFF_INITIAL_SECONDS
         while True:
-            layer = self._layer if self._layer is not None else get_channel_layer()
-            channel = None
             try:
-                # A restarted listener keeps its channel: wakes queued in Redis for it while
-                # it was away are still delivered.
-                channel = self.channel_name or await layer.new_channel(
-                    prefix=LISTENER_CHANNEL_PREFIX
-                )
-                await layer.group_add(WAKE_GROUP, channel)
-                self.channel_name = channel
-                self.listener_starts += 1
-                self._ready.set()
-                if self.listener_starts > 1:
-                    # Wakes published while we were out of the group are lost.
-                    self.wake_all()
-                backoff = BACKOFF_INITIAL_SECONDS
-                await self._serve(layer, channel)
+                await self._transport.run(self._joined, self._dispatch)
             except asyncio.CancelledError:
                 self._ready.clear()
-                if channel is not None:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(
-                            layer.group_discard(WAKE_GROUP, channel),
-                            CLOSE_TIMEOUT_SECONDS,
-                        )
                 raise
             except Exception:
                 self._ready.clear()
@@ -183,8 +191,61 @@ class WakeHub:
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+            else:
+                backoff = BACKOFF_INITIAL_SECONDS
 
-    async def _serve(self, layer, channel: str) -> None:
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("type") != WAKE_MESSAGE_TYPE:
+            return
+        self.wakes_received += 1
+        outcome = message.get("outcome")
+        self.wake(message.get("question_id"), outcome if isinstance(outcome, dict) else None)
+
+    async def close(self) -> None:
+        """Stop the listener, leave the group and cancel every waiter (tests, shutdown)."""
+        self._closed = True
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.wait({self._listener}, timeout=CLOSE_TIMEOUT_SECONDS)
+        for futures in self._waiters.values():
+            for future in futures:
+                future.cancel()
+        self._waiters.clear()
+
+
+# --- transports: how wakes travel between processes -----------------------------------------
+class WakeTransport(Protocol):
+    async def run(
+        self, joined: Callable[[], None], dispatch: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Listen for wakes: call joined() once listening, dispatch(message) per wake; raise
+        when broken (the hub restarts it with backoff)."""
+
+
+class ChannelLayerTransport:
+    """Wakes through a channel-layer group (the embedded mode's in-memory layer; any layer in
+    tests). One channel for the hub, kept across restarts."""
+
+    def __init__(self, layer=None):
+        self._layer = layer  # None: the project's default layer, looked up at run()
+        self.channel_name: str | None = None
+
+    async def run(self, joined, dispatch) -> None:
+        layer = self._layer if self._layer is not None else get_channel_layer()
+        channel = self.channel_name or await layer.new_channel(prefix=LISTENER_CHANNEL_PREFIX)
+        self.channel_name = channel
+        await layer.group_add(WAKE_GROUP, channel)
+        try:
+            joined()
+            await self._serve(layer, channel, dispatch)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    layer.group_discard(WAKE_GROUP, channel), CLOSE_TIMEOUT_SECONDS
+                )
+            raise
+
+    async def _serve(self, layer, channel: str, dispatch) -> None:
         """Receive wakes until something fails; refresh the group membership meanwhile."""
         # The refresher only ever finishes by failing. receive() is never cancelled while
         # healthy: the in-memory layer drops a channel from its groups when its receive()
@@ -199,7 +260,7 @@ class WakeHub:
                     {receive, refresher}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if receive in done:
-                    self._dispatch(receive.result())
+                    dispatch(receive.result())
                 if refresher in done:
                     refresher.result()  # raises what broke it
         finally:
@@ -221,23 +282,100 @@ class WakeHub:
             await asyncio.sleep(interval)
             await layer.group_add(WAKE_GROUP, channel)
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        if message.get("type") != WAKE_MESSAGE_TYPE:
-            return
-        self.wakes_received += 1
-        outcome = message.get("outcome")
-        self.wake(message.get("question_id"), outcome if isinstance(outcome, dict) else None)
 
-    async def close(self) -> None:
-        """Stop the listener, leave the group and cancel every waiter (tests, shutdown)."""
-        self._closed = True
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.wait({self._listener}, timeout=CLOSE_TIMEOUT_SECONDS)
-        for futures in self._waiters.values():
-            for future in futures:
-                future.cancel()
-        self._waiters.clear()
+class RedisPubSubTransport:
+    """Wakes through Redis pub/sub (REDIS_URL set: several server processes).
+
+    A channel-layer receive costs four Redis round trips per message, one message at a time:
+    measured in the soak (2 processes, 50 answers/s on 2 cores), each listener fell minutes
+    behind, and channels_redis dropped the wakes it held past its 60 s expiry. A pub/sub
+    subscriber is pushed every message on one connection; a PUBLISH is one round trip.
+    Delivery is at most once, as with the layer: a hub that was disconnected re-reads every
+    waiter's row when it is back (WakeHub._joined), and waiters read at their deadline.
+    """
+
+    def __init__(self, url: str, channel: str):
+        self.url = url
+        self.channel = channel
+
+    async def run(self, joined, dispatch) -> None:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(
+            self.url,
+            socket_connect_timeout=PUBSUB_CONNECT_TIMEOUT_SECONDS,
+            health_check_interval=PUBSUB_HEALTH_CHECK_SECONDS,
+            client_name=PUBSUB_CLIENT_NAME,
+        )
+        pubsub = client.pubsub()
+        try:
+            await pubsub.subscribe(self.channel)
+            # Listening only once Redis confirmed the subscription.
+            while True:
+                message = await pubsub.get_message(timeout=PUBSUB_POLL_SECONDS)
+                if message is not None and message["type"] == "subscribe":
+                    break
+            joined()
+            while True:
+                # get_message() pings an idle connection every health_check_interval, so a
+                # Redis that went away is noticed even when nothing is published.
+                message = await pubsub.get_message(timeout=PUBSUB_POLL_SECONDS)
+                if message is None or message["type"] != "message":
+                    continue
+                try:
+                    wake = json.loads(message["data"])
+                except ValueError:
+                    logger.warning("Ignored a malformed wake on %s", self.channel)
+                    continue
+                if isinstance(wake, dict):
+                    dispatch(wake)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.aclose(), CLOSE_TIMEOUT_SECONDS)
+
+
+def pubsub_channel() -> str:
+    """The Redis pub/sub channel of this deployment's wakes (the layer's key prefix, so
+    deployments sharing a Redis do not wake each other)."""
+    config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    return f"{config.get('prefix', 'makima')}.{WAKE_GROUP}"
+
+
+def default_transport() -> WakeTransport:
+    if settings.REDIS_URL:
+        return RedisPubSubTransport(settings.REDIS_URL, pubsub_channel())
+    return ChannelLayerTransport()
+
+
+_publisher_pool = None
+_publisher_lock = threading.Lock()
+
+
+def publish_wake(message: dict[str, Any]) -> None:
+    """Publish a wake to the other processes (sync: services call it after commit).
+
+    Redis pub/sub when REDIS_URL is set, through one thread-safe connection pool per
+    process; without Redis there is one process, whose waiters the caller wakes directly
+    (wake_local), and the in-memory layer's group gets it from the caller's async side.
+    Raises what Redis raised; the caller logs it.
+    """
+    global _publisher_pool
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    if _publisher_pool is None:
+        with _publisher_lock:
+            if _publisher_pool is None:
+                _publisher_pool = redis.ConnectionPool.from_url(
+                    settings.REDIS_URL,
+                    socket_connect_timeout=PUBSUB_CONNECT_TIMEOUT_SECONDS,
+                    socket_timeout=PUBLISH_TIMEOUT_SECONDS,
+                )
+    client = redis.Redis(connection_pool=_publisher_pool)
+    client.publish(pubsub_channel(), json.dumps(message, separators=(",", ":")))
 
 
 async def wait_until_settled(

@@ -159,8 +159,8 @@ async def test_answer_wakes_the_blocked_ask(hub, task_and_key, owner, settings):
 async def test_answer_wakes_an_ask_in_this_process_without_the_channel_layer(
     hub, task_and_key, owner, settings, monkeypatch
 ):
-    """The answering process wakes its own waiters directly: no layer hop, and a layer that
-    fails to publish (Redis down) does not delay them."""
+    """The answering process wakes its own waiters directly: no layer or Redis hop, and a
+    publish that fails (Redis down) does not delay them."""
 
     class BrokenLayer:
         async def group_send(self, group, message):
@@ -171,6 +171,11 @@ async def test_answer_wakes_an_ask_in_this_process_without_the_channel_layer(
     pending = asyncio.ensure_future(ask(key, {"question": "Go?", "phaseguard": True}, timeout=15))
     question_id = await asked_question_id(hub)
     monkeypatch.setattr("mesh.events.get_channel_layer", lambda: BrokenLayer())
+
+    def broken_publish(message):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr("mesh.events.publish_wake", broken_publish)
     await answer_async(question_id=question_id, owner=owner, response="local")
     reply = await asyncio.wait_for(pending, 1)
     assert reply.json()["response"] == "local"
@@ -292,8 +297,9 @@ async def test_disconnect_mid_wait_ends_within_a_second_and_leaks_nothing(
     real_begin = question_consumers._begin_ask
 
     async def begin_then_signal(*args):
-        # The creation step finishes its after-commit publish before the wait starts; a
-        # hang-up during that step ends when the step does (asgiref waits for the thread).
+        # The creation step hands its after-commit publish to the loop before the wait
+        # starts; a hang-up during that step ends when the step does (asgiref waits for
+        # the thread).
         plan = await real_begin(*args)
         created.set()
         return plan
@@ -313,6 +319,15 @@ async def test_disconnect_mid_wait_ends_within_a_second_and_leaks_nothing(
     assert loop.time() - started < 1
     assert hub.future_count == 0
     assert hub.question_count == 0
+    # The "asked" event's publish runs on the loop on its own (the request does not wait for
+    # it): it must finish, not linger.
+    publishing = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "_publish" and task not in before
+    ]
+    if publishing:
+        await asyncio.wait(publishing, timeout=2)
     await asyncio.sleep(0)
     leftover = {
         task

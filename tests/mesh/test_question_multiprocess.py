@@ -1,5 +1,5 @@
-"""Wakes across server processes: two hubs on two Redis layers in one process, and two real
-daphne processes on PostgreSQL + Redis (marker `multiprocess`)."""
+"""Wakes across server processes: two hubs with their own Redis subscriptions in one process,
+and two real daphne processes on PostgreSQL + Redis (marker `multiprocess`)."""
 
 import asyncio
 import os
@@ -28,11 +28,11 @@ needs_redis = pytest.mark.skipif(
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def redis_layer():
-    """A channel layer instance of its own, as a separate server process would have."""
-    from channels_redis.core import RedisChannelLayer
-
-    return RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+def pubsub_hub() -> wakeups.WakeHub:
+    """A hub with a Redis subscription of its own, as a separate server process has."""
+    return wakeups.WakeHub(
+        transport=wakeups.RedisPubSubTransport(settings.REDIS_URL, wakeups.pubsub_channel())
+    )
 
 
 class Outcome:
@@ -53,10 +53,11 @@ def outcome_reader(question_id):
 
 @needs_redis
 async def test_an_answer_wakes_waiters_in_two_processes(task_and_key, owner):
-    """Two hubs with their own Redis layers (two processes): one answer wakes both waiters."""
+    """Two hubs with their own Redis subscriptions (two processes): one answer wakes both
+    waiters, with the answer in the wake (no hub is the answering process's own)."""
     task, _ = task_and_key
     question = await in_thread(factories.make_question)(task)
-    hub_a, hub_b = wakeups.WakeHub(redis_layer()), wakeups.WakeHub(redis_layer())
+    hub_a, hub_b = pubsub_hub(), pubsub_hub()
     try:
         read = outcome_reader(question.id)
         waiters = [
@@ -67,7 +68,9 @@ async def test_an_answer_wakes_waiters_in_two_processes(task_and_key, owner):
         ]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 5
-        while not (hub_a.future_count and hub_b.future_count and hub_a.listening):
+        while not (
+            hub_a.future_count and hub_b.future_count and hub_a.listening and hub_b.listening
+        ):
             assert loop.time() < deadline
             await asyncio.sleep(0.01)
         started = loop.time()
@@ -84,19 +87,50 @@ async def test_an_answer_wakes_waiters_in_two_processes(task_and_key, owner):
 
 
 @needs_redis
-async def test_a_wake_from_one_layer_reaches_a_hub_on_another(db):
-    """A question.settled published by process B's layer resolves process A's future."""
-    layer_a, layer_b = redis_layer(), redis_layer()
-    hub = wakeups.WakeHub(layer_a)
+async def test_a_wake_published_by_another_process_reaches_the_hub(db):
+    """publish_wake (what a service in process B calls after commit) resolves process A's
+    future with the outcome it carries."""
+    hub = pubsub_hub()
     try:
         question_id = str(uuid.uuid4())
         future = hub.register(question_id)
         assert await hub.wait_ready()
-        await layer_b.group_send(
-            events.WAKE_GROUP, {"type": events.WAKE_MESSAGE_TYPE, "question_id": question_id}
+        outcome = {"status": "answered", "response": "from B"}
+        await asyncio.to_thread(
+            wakeups.publish_wake,
+            {"type": events.WAKE_MESSAGE_TYPE, "question_id": question_id, "outcome": outcome},
         )
-        await asyncio.wait_for(future, 2)
+        assert await asyncio.wait_for(future, 2) == outcome
         hub.unregister(question_id, future)
+    finally:
+        await hub.close()
+
+
+@needs_redis
+async def test_the_subscriber_comes_back_after_its_connection_is_killed(db, monkeypatch):
+    """Redis dropped the subscriber's connection (restart, timeout): the listener
+    resubscribes and every waiter re-reads its row (wakes may have been missed)."""
+    import redis
+
+    monkeypatch.setattr(wakeups, "BACKOFF_INITIAL_SECONDS", 0.01)
+    hub = pubsub_hub()
+    try:
+        future = hub.register("q1")
+        assert await hub.wait_ready()
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        killed = 0
+        for info in client.client_list():
+            if info.get("name") == wakeups.PUBSUB_CLIENT_NAME and int(info.get("sub", 0)) > 0:
+                client.client_kill_filter(_id=info["id"])
+                killed += 1
+        assert killed >= 1
+        assert await asyncio.wait_for(future, 5) is None  # wake_all: "read the row"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while not (hub.listener_starts >= 2 and hub.listening):
+            assert loop.time() < deadline
+            await asyncio.sleep(0.01)
+        hub.unregister("q1", future)
     finally:
         await hub.close()
 
