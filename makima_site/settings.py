@@ -274,7 +274,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "/admin/login/"
+# Owners log in at /accounts/login/ (any active user with a password; the admin's login
+# only admits staff) and land on their questions page.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/questions/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # Bodies over 1 MiB are refused with 413 (makima_site.middleware.BodySizeLimitMiddleware).
 MAX_REQUEST_BODY_BYTES = 1024 * 1024

@@ -1,16 +1,19 @@
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from makima_site.health import healthz
 from makima_site.ops import wakehub
-from mesh.pages import questions_page
+from mesh.pages import OwnerLoginView, questions_page
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("_ops/wakehub", wakehub, name="ops-wakehub"),  # 404 unless MESH_OPS_ENDPOINTS
     path("admin/", admin.site.urls),
     path("questions/", questions_page, name="questions"),
+    path("accounts/login/", OwnerLoginView.as_view(), name="login"),
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("directives.urls")),

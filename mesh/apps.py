@@ -6,4 +6,5 @@ class MeshConfig(AppConfig):
     name = "mesh"
 
     def ready(self):
-        from mesh import schema  # noqa: F401  (registers OpenAPI security schemes)
+        # schema registers the OpenAPI security schemes; signals connects the logout receiver.
+        from mesh import schema, signals  # noqa: F401

@@ -8,7 +8,8 @@ question.expired), plus replies to the client's frames: "pong", "answer.accepted
 
 The consumer joins the owner's group BEFORE it reads the snapshot, so a question asked in
 between is in the snapshot or arrives as an event (possibly both: clients key questions by
-questionId, so a repeat is harmless).
+questionId, so a repeat is harmless). It also joins its credential's group (the API token's,
+or the browser session's): revoking the token or logging the session out closes it with 4401.
 """
 
 import json
@@ -25,7 +26,7 @@ from django.db import connection
 
 from makima_site.errors import ApplicationError
 from mesh import events, selectors, services
-from mesh.ws_auth import BEARER_SUBPROTOCOL
+from mesh.ws_auth import BEARER_SUBPROTOCOL, TOKEN_ID_SCOPE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
 
     owner = None
     group: str | None = None
+    credential_group: str | None = None
     closing = False
 
     async def connect(self):
@@ -119,14 +121,35 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
         )
         self.group = events.owner_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        self.credential_group = self._credential_group()
+        if self.credential_group is not None:
+            await self.channel_layer.group_add(self.credential_group, self.channel_name)
         await self.accept(subprotocol)
         questions = await database_sync_to_async(_pending_payloads)(user)
         await self._send_frame({"type": "snapshot", "questions": questions})
 
+    def _credential_group(self) -> str | None:
+        """The group that closes this socket when its credential ends: the API token's, or
+        the browser session's."""
+        token_id = self.scope.get(TOKEN_ID_SCOPE_KEY)
+        if token_id is not None:
+            return events.token_group(token_id)
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None) if session is not None else None
+        return events.session_group(session_key) if session_key else None
+
     async def disconnect(self, code):
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = None
+        for attribute in ("group", "credential_group"):
+            group = getattr(self, attribute)
+            if group is not None:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                setattr(self, attribute, None)
+
+    async def credential_revoked(self, message):
+        """The token was revoked or the session logged out: close with 4401 at once."""
+        if not self.closing:
+            self.closing = True
+            await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def owner_event(self, message):
         """A frame the services published to this owner's group, relayed as is."""

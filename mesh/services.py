@@ -55,7 +55,18 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        transaction.on_commit(
+            partial(events.publish_credential_revoked, events.token_group(token.pk))
+        )
     return token
+
+
+def owner_session_ended(*, session_key: str | None) -> None:
+    """A browser session logged out: its feed sockets close (after any open transaction)."""
+    if session_key:
+        transaction.on_commit(
+            partial(events.publish_credential_revoked, events.session_group(session_key))
+        )
 
 
 # --- Tasks ----------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ middleware sits inside Channels' AuthMiddlewareStack (which has already put the 
 user in scope["user"]) and, when the pair is offered, replaces scope["user"] with the
 token's owner, or with AnonymousUser when the token is unknown, revoked or is not an owner
 token (a tool key, say): an explicit credential that fails never falls back to the session.
-The consumer echoes "makima.bearer" on accept, never the token.
+The consumer echoes "makima.bearer" on accept, never the token. The token's id goes in
+scope["makima_token_id"], so the socket can be closed when the token is revoked.
 """
 
 from channels.db import database_sync_to_async
@@ -18,6 +19,8 @@ from makima_site.errors import Unauthorized
 from mesh.authentication import owner_from_token
 
 BEARER_SUBPROTOCOL = "makima.bearer"
+# scope key: the id of the API token that authenticated the socket (None: not by token).
+TOKEN_ID_SCOPE_KEY = "makima_token_id"  # noqa: S105 (a dict key, not a secret)
 _TOOL_KEY_HEADER = b"x-makima-tool-key"
 
 
@@ -30,12 +33,13 @@ def bearer_from_subprotocols(subprotocols: list[str]) -> str | None:
 
 
 def _owner_for_token(raw: str):
-    """The token's owner or None; the connection is closed in the thread that used it."""
+    """(owner, token id) of the token, or (None, None); the connection is closed in the thread
+    that used it."""
     try:
-        owner, _ = owner_from_token(raw)
-        return owner
+        owner, token = owner_from_token(raw)
+        return owner, token.pk
     except Unauthorized:
-        return None
+        return None, None
     finally:
         connection.close()
 
@@ -48,8 +52,11 @@ class TokenSubprotocolAuthMiddleware(BaseMiddleware):
         if scope.get("type") == "websocket":
             raw = bearer_from_subprotocols(list(scope.get("subprotocols") or []))
             if raw is not None:
-                owner = await database_sync_to_async(_owner_for_token)(raw) if raw else None
+                owner, token_id = (
+                    await database_sync_to_async(_owner_for_token)(raw) if raw else (None, None)
+                )
                 scope["user"] = owner if owner is not None else AnonymousUser()
+                scope[TOKEN_ID_SCOPE_KEY] = token_id
             if any(name == _TOOL_KEY_HEADER for name, _ in scope.get("headers", [])):
                 # A tool key never authenticates an owner endpoint, not even beside a session.
                 scope["user"] = AnonymousUser()

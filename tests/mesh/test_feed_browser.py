@@ -75,9 +75,9 @@ def browser_page():
 
 
 @pytest.fixture
-def staff_owner(db):
-    """An owner who can log in through the admin login (PBKDF2: the server's hasher)."""
-    owner = factories.make_owner("ada", is_staff=True)
+def page_owner(db):
+    """An owner (not staff) who logs in at /accounts/login/ (PBKDF2: the server's hasher)."""
+    owner = factories.make_owner("ada")
     hasher = PBKDF2PasswordHasher()
     owner.password = hasher.encode(PASSWORD, hasher.salt())
     owner.save(update_fields=["password"])
@@ -94,14 +94,14 @@ def log_in(page, base_url: str) -> None:
 
 
 def test_question_appears_and_a_click_answers_the_blocked_ask(
-    staff_owner, daphne_servers, browser_page
+    page_owner, daphne_servers, browser_page
 ):
     """A task's blocking ask shows up live (with a notification once allowed); clicking a
     choice returns it to the task."""
     directive = orm(
-        factories.make_directive, staff_owner, title="Ship the release", reconcile_mode="manual"
+        factories.make_directive, page_owner, title="Ship the release", reconcile_mode="manual"
     )
-    task, tool_key = orm(factories.make_task, staff_owner, directive, name="release-bot")
+    task, tool_key = orm(factories.make_task, page_owner, directive, name="release-bot")
     server = daphne_servers("browser", MESH_BLOCK_WAIT_SECONDS="60", MESH_POLL_WAIT_SECONDS="60")
     page = browser_page
     page.add_init_script(FAKE_NOTIFICATIONS)
@@ -158,12 +158,12 @@ def test_question_appears_and_a_click_answers_the_blocked_ask(
 
 
 def test_multi_select_free_text_and_answers_from_elsewhere(
-    staff_owner, daphne_servers, browser_page
+    page_owner, daphne_servers, browser_page
 ):
     """Multi-select sends a JSON array; free text sends the text; an answer given in another
     tab removes the question from the page."""
-    directive = orm(factories.make_directive, staff_owner, title="Ops", reconcile_mode="manual")
-    task, _ = orm(factories.make_task, staff_owner, directive, name="ops-bot")
+    directive = orm(factories.make_directive, page_owner, title="Ops", reconcile_mode="manual")
+    task, _ = orm(factories.make_task, page_owner, directive, name="ops-bot")
     multi = orm(
         factories.make_question,
         task,
@@ -173,7 +173,7 @@ def test_multi_select_free_text_and_answers_from_elsewhere(
     )
     free = orm(factories.make_question, task, question="Any release notes to add?")
     elsewhere = orm(factories.make_question, task, question="Answered in another tab?")
-    api_token = orm(factories.make_token, staff_owner)
+    api_token = orm(factories.make_token, page_owner)
     server = daphne_servers("browser")
     page = browser_page
 
@@ -218,11 +218,11 @@ def test_multi_select_free_text_and_answers_from_elsewhere(
     assert stored[free.pk].response == "Mention the new retry policy."
 
 
-def test_connection_state_and_reconnect(staff_owner, daphne_servers, browser_page):
+def test_connection_state_and_reconnect(page_owner, daphne_servers, browser_page):
     """When the server goes away the page says so and reconnects by itself when it is back,
     picking up a question asked meanwhile from the fresh snapshot."""
-    directive = orm(factories.make_directive, staff_owner, title="Ops", reconcile_mode="manual")
-    task, _ = orm(factories.make_task, staff_owner, directive, name="night-bot")
+    directive = orm(factories.make_directive, page_owner, title="Ops", reconcile_mode="manual")
+    task, _ = orm(factories.make_task, page_owner, directive, name="night-bot")
     server = daphne_servers("browser")
     page = browser_page
 
@@ -239,10 +239,10 @@ def test_connection_state_and_reconnect(staff_owner, daphne_servers, browser_pag
     expect(page.locator("li.card")).to_contain_text("Asked while you were offline?")
 
 
-def test_withdrawn_question_disappears(staff_owner, daphne_servers, browser_page):
+def test_withdrawn_question_disappears(page_owner, daphne_servers, browser_page):
     """A question withdrawn by the auto-mode timeout leaves the page by itself."""
-    directive = orm(factories.make_directive, staff_owner, title="Auto", reconcile_mode="auto")
-    _, tool_key = orm(factories.make_task, staff_owner, directive, name="auto-bot")
+    directive = orm(factories.make_directive, page_owner, title="Auto", reconcile_mode="auto")
+    _, tool_key = orm(factories.make_task, page_owner, directive, name="auto-bot")
     server = daphne_servers("browser", MESH_AUTO_TIMEOUT_SECONDS="3")
     page = browser_page
     log_in(page, server.base_url)
@@ -262,12 +262,12 @@ def test_withdrawn_question_disappears(staff_owner, daphne_servers, browser_page
     expect(page.locator("#empty")).to_be_visible()
 
 
-def test_question_answered_over_rest_disappears(staff_owner, daphne_servers, browser_page):
+def test_question_answered_over_rest_disappears(page_owner, daphne_servers, browser_page):
     """An answer given over REST removes the question from the open page."""
-    directive = orm(factories.make_directive, staff_owner, title="Ops", reconcile_mode="manual")
-    task, _ = orm(factories.make_task, staff_owner, directive, name="rest-bot")
+    directive = orm(factories.make_directive, page_owner, title="Ops", reconcile_mode="manual")
+    task, _ = orm(factories.make_task, page_owner, directive, name="rest-bot")
     question = orm(factories.make_question, task, question="Answered over REST?")
-    api_token = orm(factories.make_token, staff_owner)
+    api_token = orm(factories.make_token, page_owner)
     server = daphne_servers("browser")
     page = browser_page
     log_in(page, server.base_url)

@@ -532,3 +532,40 @@ async def test_steady_socket_under_the_rate_stays_open(sockets, owner_token, set
         assert await communicator.receive_json_from() == {"type": "pong"}
         assert await communicator.receive_json_from() == {"type": "pong"}
         assert await communicator.receive_nothing(timeout=0.11)
+
+
+# --- a socket ends with its credential ---------------------------------------------------------
+async def test_revoking_the_token_closes_its_sockets_4401(sockets, owner):
+    """A revoked token's sockets close at once; the owner's other sockets stay open."""
+    revoked_raw = await database_sync_to_async(factories.make_token)(owner)
+    kept_raw = await database_sync_to_async(factories.make_token)(owner)
+    revoked_socket, _, _ = await sockets(subprotocols=["makima.bearer", revoked_raw])
+    kept_socket, _, _ = await sockets(subprotocols=["makima.bearer", kept_raw])
+    for communicator in (revoked_socket, kept_socket):
+        assert (await communicator.receive_json_from())["type"] == "snapshot"
+
+    @database_sync_to_async
+    def revoke():
+        token = owner.api_tokens.get(prefix=revoked_raw.split("_")[1])
+        services.api_token_revoke(token=token)
+
+    await revoke()
+    assert await revoked_socket.receive_output() == {"type": "websocket.close", "code": 4401}
+    await kept_socket.send_json_to({"type": "ping"})
+    assert await kept_socket.receive_json_from() == {"type": "pong"}
+
+
+async def test_logging_out_closes_the_sessions_sockets_4401(sockets, owner, other_token):
+    client = Client()
+    await database_sync_to_async(client.force_login)(owner)
+    session_id = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    cookie = (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={session_id}".encode())
+    session_socket, connected, _ = await sockets(headers=[cookie])
+    assert connected
+    other_socket, _, _ = await sockets(subprotocols=["makima.bearer", other_token])
+    for communicator in (session_socket, other_socket):
+        assert (await communicator.receive_json_from())["type"] == "snapshot"
+    response = await database_sync_to_async(client.post)("/accounts/logout/")
+    assert response.status_code == 302
+    assert await session_socket.receive_output() == {"type": "websocket.close", "code": 4401}
+    assert await other_socket.receive_nothing(timeout=0.2)

@@ -7,10 +7,11 @@ from tests import factories
 
 
 def test_page_requires_login(client, db):
-    """An anonymous visitor is sent to the admin login, coming back to the page after."""
+    """An anonymous visitor is sent to the owners' login, coming back to the page after."""
     response = client.get("/questions/")
     assert response.status_code == status.HTTP_302_FOUND
     assert response["Location"] == f"{settings.LOGIN_URL}?next=/questions/"
+    assert settings.LOGIN_URL == "/accounts/login/"
 
 
 def test_page_renders_for_owner(client, owner):
@@ -47,3 +48,62 @@ def test_static_files_are_found():
 
     assert finders.find("mesh/questions.js")
     assert finders.find("mesh/questions.css")
+
+
+# --- logging in and out (/accounts/login/, /accounts/logout/) ------------------------------------
+def test_a_non_staff_owner_logs_in_and_lands_on_the_page(client, db):
+    """Owners are not staff: the owners' login admits them (the admin's would not)."""
+    factories.make_owner("olga", password="s3cret-pass")
+    page = client.get("/accounts/login/?next=/questions/")
+    assert page.status_code == status.HTTP_200_OK
+    body = page.content.decode()
+    assert '<label for="id_username">Username</label>' in body
+    assert '<label for="id_password">Password</label>' in body
+    response = client.post(
+        "/accounts/login/",
+        {"username": "olga", "password": "s3cret-pass", "next": "/questions/"},
+    )
+    assert response.status_code == status.HTTP_302_FOUND
+    assert response["Location"] == "/questions/"
+    page = client.get("/questions/")
+    assert page.status_code == status.HTTP_200_OK
+    assert 'href="/admin/"' not in page.content.decode()  # no Admin link for non-staff
+
+
+def test_a_wrong_password_is_refused_and_nobody_is_logged_in(client, db):
+    factories.make_owner("olga", password="s3cret-pass")
+    response = client.post("/accounts/login/", {"username": "olga", "password": "nope"})
+    assert response.status_code == status.HTTP_200_OK
+    assert "Please enter a correct username and password" in response.content.decode()
+    assert client.get("/questions/").status_code == status.HTTP_302_FOUND
+
+
+def test_failed_logins_are_throttled_per_address(client, db, rates):
+    """Guessing passwords counts as failed authentication: over the limit, 429 with
+    Retry-After, and even the right password is not checked until the window ends."""
+    rates(auth_failure="2/min")
+    factories.make_owner("olga", password="s3cret-pass")
+    for _ in range(2):
+        assert (
+            client.post("/accounts/login/", {"username": "olga", "password": "x"}).status_code
+            == 200
+        )
+    response = client.post("/accounts/login/", {"username": "olga", "password": "s3cret-pass"})
+    assert response.status_code == status.HTTP_429_TOO_MANY_REQUESTS
+    assert int(response["Retry-After"]) >= 1
+    assert "Too many failed logins" in response.content.decode()
+    assert client.get("/questions/").status_code == status.HTTP_302_FOUND
+
+
+def test_logout_ends_the_session(client, owner):
+    client.force_login(owner)
+    response = client.post("/accounts/logout/")
+    assert response.status_code == status.HTTP_302_FOUND
+    assert response["Location"] == "/accounts/login/"
+    assert client.get("/questions/").status_code == status.HTTP_302_FOUND
+
+
+def test_staff_see_the_admin_link(client, db):
+    staff = factories.make_owner("admin-owner", is_staff=True)
+    client.force_login(staff)
+    assert 'href="/admin/"' in client.get("/questions/").content.decode()
