@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import weakref
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -73,6 +74,24 @@ def question_payload(question) -> dict[str, Any]:
     return item
 
 
+# At most this many publishes use the channel layer at once per event loop; the rest wait
+# their turn. Requests no longer wait for their publishes, so a burst would otherwise open
+# more Redis connections than the layer's pool allows (100 in redis-py 8: "Too many
+# connections", and the owner event was lost; seen in the soak).
+PUBLISH_CONCURRENCY = 32
+_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _publish_slots() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(PUBLISH_CONCURRENCY)
+    return slots
+
+
 async def _publish(messages: list[tuple[str, dict[str, Any]]], wake: dict | None) -> None:
     if wake is not None:
         wake_local(wake["question_id"], wake["outcome"])
@@ -80,10 +99,11 @@ async def _publish(messages: list[tuple[str, dict[str, Any]]], wake: dict | None
             # One process: its hub also listens on the in-memory layer's wake group.
             messages = [(WAKE_GROUP, wake), *messages]
     layer = get_channel_layer()
-    results = await asyncio.gather(
-        *(layer.group_send(group, message) for group, message in messages),
-        return_exceptions=True,
-    )
+    async with _publish_slots():
+        results = await asyncio.gather(
+            *(layer.group_send(group, message) for group, message in messages),
+            return_exceptions=True,
+        )
     for (_, message), result in zip(messages, results, strict=True):
         if isinstance(result, BaseException):
             logger.error(

@@ -1,0 +1,62 @@
+"""mesh.events: how the services' publishes reach the channel layer."""
+
+import asyncio
+
+from asgiref.sync import sync_to_async
+
+from mesh import events
+
+
+class CountingLayer:
+    """A channel layer whose group_send takes a while and records how many run at once."""
+
+    def __init__(self):
+        self.running = 0
+        self.most = 0
+        self.sent = []
+
+    async def group_send(self, group, message):
+        self.running += 1
+        self.most = max(self.most, self.running)
+        await asyncio.sleep(0.005)
+        self.sent.append((group, message))
+        self.running -= 1
+
+
+async def test_a_burst_of_publishes_is_bounded_and_nothing_is_dropped(monkeypatch):
+    """Requests do not wait for their publishes; a burst must queue, not open more Redis
+    connections than the layer's pool has (which failed with "Too many connections")."""
+    layer = CountingLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    burst = events.PUBLISH_CONCURRENCY * 3
+    await asyncio.gather(
+        *(
+            events._publish([(events.owner_group(1), {"type": "owner.event", "n": n})], None)
+            for n in range(burst)
+        )
+    )
+    assert len(layer.sent) == burst
+    assert layer.most == events.PUBLISH_CONCURRENCY
+
+
+async def test_publish_from_a_request_thread_does_not_wait_for_the_layer(monkeypatch):
+    """In a server the request's thread hands the publish to the loop and goes on (it holds
+    its database connection until it returns)."""
+    release = asyncio.Event()
+    sent = []
+
+    class SlowLayer:
+        async def group_send(self, group, message):
+            await release.wait()
+            sent.append(message)
+
+    monkeypatch.setattr(events, "get_channel_layer", lambda: SlowLayer())
+    message = {"type": "owner.event"}
+    await asyncio.wait_for(sync_to_async(events._send, thread_sensitive=False)([("g", message)]), 1)
+    assert sent == []
+    release.set()
+    for _ in range(100):
+        if sent:
+            break
+        await asyncio.sleep(0.01)
+    assert sent == [message]
