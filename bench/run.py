@@ -842,6 +842,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--owners", type=int, default=100, help="owners with sockets (push)")
     parser.add_argument("--sockets-per-owner", type=int, default=10)
     parser.add_argument("--minutes", type=float, default=5.0, help="soak duration")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=30.0,
+        help="soak: seconds of the same load before the measured steady phase",
+    )
     parser.add_argument("--held", type=int, default=2000, help="soak: blocked asks held open")
     parser.add_argument("--rate", type=float, default=50.0, help="soak: asks/s and answers/s")
     parser.add_argument(

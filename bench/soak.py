@@ -180,19 +180,7 @@ async def run_soak(ctx) -> None:
         data["held_open_s"] = round(time.perf_counter() - t0, 1)
         data["held_listed"] = sum(1 for e in state.asks.values() if e.question_id)
         await asyncio.sleep(2)
-        data["start"] = c.readings()
-        data["layer_keys_start"] = await c.layer_keys()
-        series.append({"t": 0.0, **data["start"]})
-        print(
-            f"  soak: {data['held_listed']} asks held open in {data['held_open_s']} s; "
-            f"running {args.minutes} min at {rate}/s asks and answers",
-            flush=True,
-        )
-
-        # Phase 1: steady load.
-        state.phase = "steady"
-        start = time.perf_counter()
-        until = start + duration
+        data["before_warmup"] = c.readings()
 
         def answer_tick(_: int) -> None:
             if state.answerable:
@@ -218,13 +206,32 @@ async def run_soak(ctx) -> None:
                         flush=True,
                     )
 
-        await asyncio.gather(
-            every(1.0 / rate, lambda _: open_ask(), until),
-            every(1.0 / rate, answer_tick, until),
-            every(1.0 / LIST_RATE, list_tick, until),
-            every(1.0 / ORDER_RATE, lambda i: spawn(file_order(i)), until),
-            sampler(),
+        def mix(until: float) -> list:
+            return [
+                every(1.0 / rate, lambda _: open_ask(), until),
+                every(1.0 / rate, answer_tick, until),
+                every(1.0 / LIST_RATE, list_tick, until),
+                every(1.0 / ORDER_RATE, lambda i: spawn(file_order(i)), until),
+            ]
+
+        # Phase 1a: warm-up with the same mix (pools, worker threads and caches fill up),
+        # so that the steady phase's start reading is not the servers' idle size.
+        print(
+            f"  soak: {data['held_listed']} asks held open in {data['held_open_s']} s; "
+            f"{args.warmup:g} s warm-up, then {args.minutes} min at {rate}/s asks and answers",
+            flush=True,
         )
+        state.phase = "warmup"
+        await asyncio.gather(*mix(time.perf_counter() + args.warmup))
+
+        # Phase 1b: steady load, measured.
+        data["start"] = c.readings()
+        data["layer_keys_start"] = await c.layer_keys()
+        series.append({"t": 0.0, **data["start"]})
+        state.phase = "steady"
+        start = time.perf_counter()
+        until = start + duration
+        await asyncio.gather(*mix(until), sampler())
         data["end"] = c.readings()
         data["layer_keys_end"] = await c.layer_keys()
         data["steady_s"] = round(time.perf_counter() - start, 1)
@@ -352,12 +359,13 @@ async def run_soak(ctx) -> None:
     if drain_wake:
         r.add("soak", "  drain (all left answered at once): ask wake", h.lat(drain_wake))
     for s in c.servers:
+        rb = data["before_warmup"][s.name]["rss_mb"]
         rs, re = data["start"][s.name]["rss_mb"], data["end"][s.name]["rss_mb"]
         growth = 100.0 * (re - rs) / rs
         r.add(
             "soak",
-            f"  RSS {s.name} start / end",
-            f"{rs} / {re} MB ({growth:+.1f}%)",
+            f"  RSS {s.name} before warm-up / start / end of the steady phase",
+            f"{rb} / {rs} / {re} MB ({growth:+.1f}% over the steady phase)",
             "flat within 10%",
             abs(growth) <= 10,
         )
