@@ -46,6 +46,19 @@ def _env_int(name: str, default: int) -> int:
     return int(_env_float(name, default))
 
 
+def _env_ints(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Comma-separated whole numbers, as many as the default has."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != len(default) or not all(part.isdigit() for part in parts):
+        _refuse_to_start(
+            f"{name} must be {len(default)} comma-separated whole numbers, got {value!r}."
+        )
+    return tuple(int(part) for part in parts)
+
+
 def _env_rate(name: str, default: str) -> str | None:
     """A throttle rate "N/period" (period s, min, hour, day); "off" switches the limit off."""
     value = (os.environ.get(name) or default).strip()
@@ -279,6 +292,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/questions/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# The server process's garbage collector (makima_site/asgi.py): thresholds of generations
+# 0, 1, 2 (Python's defaults are 700, 10, 10); objects loaded at startup are frozen.
+GC_THRESHOLDS = _env_ints("GC_THRESHOLDS", (10_000, 20, 20))
 
 # Bodies over 1 MiB are refused with 413 (makima_site.middleware.BodySizeLimitMiddleware).
 MAX_REQUEST_BODY_BYTES = 1024 * 1024

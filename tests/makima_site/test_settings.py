@@ -82,6 +82,35 @@ def test_bad_number_is_refused(tmp_path):
     assert_one_line_refusal(result, "MESH_BLOCK_WAIT_SECONDS")
 
 
+@pytest.mark.parametrize("value", ["fast", "1,2", "1,2,-3"])
+def test_bad_gc_thresholds_are_refused(tmp_path, value):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=clean_env(GC_THRESHOLDS=value, SQLITE_PATH=str(tmp_path / "db.sqlite3")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_one_line_refusal(result, "GC_THRESHOLDS")
+
+
+def test_the_asgi_application_sets_the_gc_thresholds(tmp_path):
+    """Loading makima_site.asgi (what daphne does) freezes the startup objects and applies
+    GC_THRESHOLDS."""
+    script = "import gc, makima_site.asgi; print(gc.get_threshold(), gc.get_freeze_count() > 10000)"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=clean_env(GC_THRESHOLDS="5000,15,25", SQLITE_PATH=str(tmp_path / "db.sqlite3")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(5000, 15, 25) True"
+
+
 def test_debug_off_with_secret_key_starts(tmp_path):
     """With SECRET_KEY set, DEBUG off is accepted."""
     result = subprocess.run(
