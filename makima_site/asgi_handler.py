@@ -1,29 +1,73 @@
-"""Django's ASGI handler with the whole middleware chain and view in ONE worker thread.
+"""Django's ASGI handler: the whole middleware chain and view in ONE worker thread, and at
+most MAX_CONCURRENT_REQUESTS requests in Django at once per process.
 
 Every view behind Django here is synchronous (DRF, the admin, the page); the waiting
-endpoints are Channels consumers routed ahead of Django (makima_site/asgi.py). Django's own
-ASGIHandler loads the middleware for async mode: each MiddlewareMixin hook
-(process_request/view/response) then runs through its own sync_to_async hop, and a
-sync-only middleware bounces the chain back to the event loop and out again — about a dozen
-thread switches per request, measured at a third of a plain request's cost on a 2-core
-machine. Here the chain is loaded in sync mode and the request enters it with one hop into
-the request's thread (asgiref's ThreadSensitiveContext, as Django sets up per request), the
-same thread Django's sync views run in anyway. An async view (/healthz) still works: Django
-adapts it with async_to_sync, which runs it on the server's event loop.
+endpoints are Channels consumers routed ahead of Django (makima_site/asgi.py).
+
+One thread: Django's own ASGIHandler loads the middleware for async mode, so each
+MiddlewareMixin hook (process_request/view/response) runs through its own sync_to_async hop,
+and a sync-only middleware bounces the chain back to the event loop and out again — about a
+dozen thread switches per request, a third of a plain request's cost on a 2-core machine.
+Here the chain is loaded in sync mode and entered with one hop into the request's thread
+(asgiref's ThreadSensitiveContext, as Django sets up per request). An async view (/healthz)
+still works: Django adapts it with async_to_sync, which runs it on the server's event loop.
+
+Bounded: Django gives every request a thread of its own, so past capacity the threads pile
+up (hundreds per process in the soak), fight over the GIL and over the database pool, every
+request slows down and they fail together with PoolTimeout. Here a request waits on the
+event loop, holding no thread and no connection, until one of MAX_CONCURRENT_REQUESTS slots
+(by default the pool's size) is free; one that waited REQUEST_QUEUE_TIMEOUT seconds gets
+503 SERVICE_UNAVAILABLE with Retry-After instead. The body has been read before a request
+queues, and the response is sent after it leaves its slot.
 """
 
+import asyncio
+import logging
+import weakref
+
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler
+
+from makima_site.errors import json_error
+
+logger = logging.getLogger(__name__)
 
 
 class SyncChainASGIHandler(ASGIHandler):
     def __init__(self):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._slots = weakref.WeakKeyDictionary()
+
+    def slots(self) -> asyncio.Semaphore:
+        """The running loop's request slots (one loop per daphne process)."""
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(settings.MAX_CONCURRENT_REQUESTS)
+        return slots
 
     async def get_response_async(self, request):
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        slots = self.slots()
+        try:
+            async with asyncio.timeout(settings.REQUEST_QUEUE_TIMEOUT):
+                await slots.acquire()
+        except TimeoutError:
+            logger.warning(
+                "Request queued over %ss: %s", settings.REQUEST_QUEUE_TIMEOUT, request.path
+            )
+            response = json_error(
+                "SERVICE_UNAVAILABLE", "The server is busy; retry in a moment.", 503
+            )
+            response["Retry-After"] = "1"
+            return response
+        try:
+            return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        finally:
+            slots.release()
 
 
 def get_asgi_application() -> SyncChainASGIHandler:

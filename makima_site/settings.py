@@ -154,6 +154,14 @@ DB_POOL_MIN_SIZE = _env_int("DB_POOL_MIN_SIZE", 1)
 DB_POOL_MAX_SIZE = _env_int("DB_POOL_MAX_SIZE", 10)
 DB_POOL_TIMEOUT = _env_float("DB_POOL_TIMEOUT", 10.0)
 
+# At most this many requests run in Django's (sync) views at once per process; the rest wait
+# on the event loop, holding no thread, and get 503 after REQUEST_QUEUE_TIMEOUT seconds
+# (makima_site/asgi_handler.py). The waiting endpoints (ask, poll) are not counted.
+MAX_CONCURRENT_REQUESTS = _env_int("MAX_CONCURRENT_REQUESTS", DB_POOL_MAX_SIZE)
+REQUEST_QUEUE_TIMEOUT = _env_float("REQUEST_QUEUE_TIMEOUT", 30.0)
+if MAX_CONCURRENT_REQUESTS < 1:
+    _refuse_to_start("MAX_CONCURRENT_REQUESTS must be at least 1.")
+
 if DATABASE_URL:
     _database = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
     if _database["ENGINE"] == "django.db.backends.postgresql":

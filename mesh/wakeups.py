@@ -72,7 +72,7 @@ SnapshotT = TypeVar("SnapshotT", bound=Settled)
 
 
 class WakeHub:
-    """Futures of local waiters by question id, resolved by one channel-layer listener."""
+    """Futures of local waiters by question id, resolved by one listener (see the module)."""
 
     def __init__(self, channel_layer=None, *, transport: "WakeTransport | None" = None):
         # Default: Redis pub/sub when REDIS_URL is set, else the (in-memory) channel layer;
@@ -88,6 +88,7 @@ class WakeHub:
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
         self._closed = False
+        self._backoff = BACKOFF_INITIAL_SECONDS
         self.wakes_received = 0
         self.listener_starts = 0
 
@@ -170,6 +171,7 @@ class WakeHub:
 
     def _joined(self) -> None:
         """The transport listens: waiters may rely on wakes from now on."""
+        self._backoff = BACKOFF_INITIAL_SECONDS
         self.listener_starts += 1
         self._ready.set()
         if self.listener_starts > 1:
@@ -177,22 +179,22 @@ class WakeHub:
             self.wake_all()
 
     async def _listen(self) -> None:
-        backoff = BACKOFF_INITIAL_SECONDS
+        self._backoff = BACKOFF_INITIAL_SECONDS
         while True:
             try:
                 await self._transport.run(self._joined, self._dispatch)
+                raise RuntimeError("the wake transport stopped listening")
             except asyncio.CancelledError:
                 self._ready.clear()
                 raise
             except Exception:
                 self._ready.clear()
+                backoff = self._backoff
                 logger.warning(
                     "Wake hub listener failed; restarting in %.1fs", backoff, exc_info=True
                 )
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
-            else:
-                backoff = BACKOFF_INITIAL_SECONDS
+                self._backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if message.get("type") != WAKE_MESSAGE_TYPE:

@@ -3,9 +3,11 @@
 import asyncio
 import json
 import threading
+from types import SimpleNamespace
 
 import pytest
 from channels.testing import HttpCommunicator
+from django.http import HttpResponse
 
 from makima_site import middleware
 from makima_site.asgi import application, django_asgi_app
@@ -60,3 +62,37 @@ async def test_an_async_view_still_runs_on_the_event_loop():
     status, body = await _get("/healthz")
     assert status == 200
     assert json.loads(body)["channelLayer"] == "ok"
+
+
+async def test_requests_beyond_the_slots_wait_without_a_thread_then_get_503(settings):
+    """At most MAX_CONCURRENT_REQUESTS requests are in Django at once; the next one waits on
+    the loop, and one that waited REQUEST_QUEUE_TIMEOUT gets 503 with Retry-After."""
+    settings.MAX_CONCURRENT_REQUESTS = 1
+    settings.REQUEST_QUEUE_TIMEOUT = 0.2
+    handler = SyncChainASGIHandler()
+    release = threading.Event()
+    entered = []
+
+    def slow_get_response(request):
+        entered.append(request.path)
+        release.wait(5)
+        return HttpResponse("done")
+
+    handler.get_response = slow_get_response
+    first = asyncio.ensure_future(handler.get_response_async(SimpleNamespace(path="/first")))
+    while not entered:
+        await asyncio.sleep(0.01)
+    threads_before = threading.active_count()
+    second = await handler.get_response_async(SimpleNamespace(path="/second"))
+    assert threading.active_count() == threads_before  # the queued request had no thread
+    assert second.status_code == 503
+    assert json.loads(second.content)["code"] == "SERVICE_UNAVAILABLE"
+    assert second["Retry-After"] == "1"
+    assert entered == ["/first"]
+    third = asyncio.ensure_future(handler.get_response_async(SimpleNamespace(path="/third")))
+    await asyncio.sleep(0.05)
+    assert entered == ["/first"]  # still queued behind the first
+    release.set()
+    assert (await first).status_code == 200
+    assert (await third).status_code == 200
+    assert entered == ["/first", "/third"]
