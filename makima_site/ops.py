@@ -36,7 +36,7 @@ async def wakehub(request):
         return handler404(request)
     import asyncio
 
-    from mesh import wakeups
+    from mesh import events, wakeups
 
     hub = wakeups._hubs.get(asyncio.get_running_loop())
     body = {
@@ -51,5 +51,6 @@ async def wakehub(request):
             "wakesReceived": hub.wakes_received,
         },
         "pool": _pool_stats(),
+        "publish": dict(events.publish_stats),
     }
     return JsonResponse(body, headers={"Cache-Control": "no-store"})

@@ -79,6 +79,13 @@ def question_payload(question) -> dict[str, Any]:
 # more Redis connections than the layer's pool allows (100 in redis-py 8: "Too many
 # connections", and the owner event was lost; seen in the soak).
 PUBLISH_CONCURRENCY = 32
+# Past this many publishes waiting for a slot, owner events are dropped (and counted) rather
+# than queued: a process whose loop cannot keep up must not grow without bound. A socket
+# that missed an event catches up from the snapshot of its next connection; wakes never
+# wait here (the local wake comes first, Redis pub/sub is published by the request thread).
+MAX_PUBLISH_BACKLOG = 1000
+# This process's publish counters (shown by /_ops/wakehub).
+publish_stats = {"waiting": 0, "inFlight": 0, "sent": 0, "failed": 0, "dropped": 0}
 _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
     weakref.WeakKeyDictionary()
 )
@@ -98,19 +105,44 @@ async def _publish(messages: list[tuple[str, dict[str, Any]]], wake: dict | None
         if not settings.REDIS_URL:
             # One process: its hub also listens on the in-memory layer's wake group.
             messages = [(WAKE_GROUP, wake), *messages]
+    if not messages:
+        return
+    if publish_stats["waiting"] >= MAX_PUBLISH_BACKLOG:
+        before = publish_stats["dropped"]
+        publish_stats["dropped"] += len(messages)
+        if before == 0 or before // 100 != publish_stats["dropped"] // 100:
+            logger.warning(
+                "Publishing is %d messages behind; %d owner events dropped so far",
+                publish_stats["waiting"],
+                publish_stats["dropped"],
+            )
+        return
     layer = get_channel_layer()
-    async with _publish_slots():
+    slots = _publish_slots()
+    publish_stats["waiting"] += 1
+    try:
+        await slots.acquire()
+    finally:
+        publish_stats["waiting"] -= 1
+    publish_stats["inFlight"] += 1
+    try:
         results = await asyncio.gather(
             *(layer.group_send(group, message) for group, message in messages),
             return_exceptions=True,
         )
+    finally:
+        publish_stats["inFlight"] -= 1
+        slots.release()
     for (_, message), result in zip(messages, results, strict=True):
         if isinstance(result, BaseException):
+            publish_stats["failed"] += 1
             logger.error(
                 "Could not publish %s to the channel layer",
                 message.get("type"),
                 exc_info=result,
             )
+        else:
+            publish_stats["sent"] += 1
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:

@@ -60,3 +60,22 @@ async def test_publish_from_a_request_thread_does_not_wait_for_the_layer(monkeyp
             break
         await asyncio.sleep(0.01)
     assert sent == [message]
+
+
+async def test_past_the_backlog_owner_events_are_dropped_and_counted(monkeypatch):
+    """A loop that cannot keep up sheds owner events instead of growing without bound."""
+    layer = CountingLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(events, "MAX_PUBLISH_BACKLOG", 5)
+    monkeypatch.setattr(events, "publish_stats", dict.fromkeys(events.publish_stats, 0))
+    burst = events.PUBLISH_CONCURRENCY + 20
+    await asyncio.gather(
+        *(
+            events._publish([(events.owner_group(1), {"type": "owner.event", "n": n})], None)
+            for n in range(burst)
+        )
+    )
+    stats = events.publish_stats
+    assert stats["dropped"] == burst - events.PUBLISH_CONCURRENCY - 5
+    assert stats["sent"] == len(layer.sent) == events.PUBLISH_CONCURRENCY + 5
+    assert stats["waiting"] == stats["inFlight"] == 0
