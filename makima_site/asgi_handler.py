@@ -16,7 +16,7 @@ Bounded: Django gives every request a thread of its own, so past capacity the th
 up (hundreds per process in the soak), fight over the GIL and over the database pool, every
 request slows down and they fail together with PoolTimeout. Here a request waits on the
 event loop, holding no thread and no connection, until one of MAX_CONCURRENT_REQUESTS slots
-(by default the pool's size) is free; one that waited REQUEST_QUEUE_TIMEOUT seconds gets
+(by default 3 × the pool's size) is free; one that waited REQUEST_QUEUE_TIMEOUT seconds gets
 503 SERVICE_UNAVAILABLE with Retry-After instead. The body has been read before a request
 queues, and the response is sent after it leaves its slot.
 """
