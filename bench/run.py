@@ -845,7 +845,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--warmup",
         type=float,
-        default=30.0,
+        default=60.0,
         help="soak: seconds of the same load before the measured steady phase",
     )
     parser.add_argument("--held", type=int, default=2000, help="soak: blocked asks held open")
