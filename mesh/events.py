@@ -79,10 +79,11 @@ def question_payload(question) -> dict[str, Any]:
 # more Redis connections than the layer's pool allows (100 in redis-py 8: "Too many
 # connections", and the owner event was lost; seen in the soak).
 PUBLISH_CONCURRENCY = 32
-# Past this many publishes waiting for a slot, owner events are dropped (and counted) rather
-# than queued: a process whose loop cannot keep up must not grow without bound. A socket
-# that missed an event catches up from the snapshot of its next connection; wakes never
-# wait here (the local wake comes first, Redis pub/sub is published by the request thread).
+# Past this many publishes waiting for a slot, owner events (not credential revocations)
+# are dropped (and counted) rather than queued: a process whose loop cannot keep up must not
+# grow without bound. A socket that missed an event catches up from the snapshot of its next
+# connection; wakes never wait here (the local wake comes first, Redis pub/sub is published
+# by the request thread).
 MAX_PUBLISH_BACKLOG = 1000
 # This process's publish counters (shown by /_ops/wakehub).
 publish_stats = {"waiting": 0, "inFlight": 0, "sent": 0, "failed": 0, "dropped": 0}
@@ -108,15 +109,21 @@ async def _publish(messages: list[tuple[str, dict[str, Any]]], wake: dict | None
     if not messages:
         return
     if publish_stats["waiting"] >= MAX_PUBLISH_BACKLOG:
+        # Only feed events are optional; a revoked credential's close always goes out.
+        kept = [(g, m) for g, m in messages if m.get("type") != OWNER_EVENT_MESSAGE_TYPE]
         before = publish_stats["dropped"]
-        publish_stats["dropped"] += len(messages)
-        if before == 0 or before // 100 != publish_stats["dropped"] // 100:
+        publish_stats["dropped"] += len(messages) - len(kept)
+        if publish_stats["dropped"] != before and (
+            before == 0 or before // 100 != publish_stats["dropped"] // 100
+        ):
             logger.warning(
                 "Publishing is %d messages behind; %d owner events dropped so far",
                 publish_stats["waiting"],
                 publish_stats["dropped"],
             )
-        return
+        messages = kept
+        if not messages:
+            return
     layer = get_channel_layer()
     slots = _publish_slots()
     publish_stats["waiting"] += 1

@@ -79,3 +79,17 @@ async def test_past_the_backlog_owner_events_are_dropped_and_counted(monkeypatch
     assert stats["dropped"] == burst - events.PUBLISH_CONCURRENCY - 5
     assert stats["sent"] == len(layer.sent) == events.PUBLISH_CONCURRENCY + 5
     assert stats["waiting"] == stats["inFlight"] == 0
+
+
+async def test_a_revocation_is_never_dropped_even_past_the_backlog(monkeypatch):
+    layer = CountingLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(events, "MAX_PUBLISH_BACKLOG", 0)
+    monkeypatch.setattr(events, "publish_stats", dict.fromkeys(events.publish_stats, 0))
+    revoked = {"type": events.CREDENTIAL_REVOKED_MESSAGE_TYPE}
+    await events._publish(
+        [(events.owner_group(1), {"type": "owner.event"}), (events.token_group(7), revoked)],
+        None,
+    )
+    assert layer.sent == [(events.token_group(7), revoked)]
+    assert events.publish_stats["dropped"] == 1
