@@ -37,7 +37,8 @@ application = ProtocolTypeRouter(
 # and sockets allocate, and collect less often (settings.GC_THRESHOLDS). With 1,000 feed
 # sockets on the 2-core VM the defaults (700, 10, 10) paused the event loop for a full
 # collection (75-125 ms) about every 2 s under load: the cross-process push p99 was
-# 53-64 ms; with the project's thresholds 38-47 ms (bench/README.md).
+# 53-64 ms; with the project's thresholds 43.8 ms. Much higher ones kept garbage too long
+# (RSS grew with every 10,000 timed-out asks): bench/README.md.
 gc.collect()
 gc.freeze()
 gc.set_threshold(*settings.GC_THRESHOLDS)

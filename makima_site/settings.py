@@ -305,7 +305,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # The server process's garbage collector (makima_site/asgi.py): thresholds of generations
 # 0, 1, 2 (Python's defaults are 700, 10, 10); objects loaded at startup are frozen.
-GC_THRESHOLDS = _env_ints("GC_THRESHOLDS", (10_000, 20, 20))
+GC_THRESHOLDS = _env_ints("GC_THRESHOLDS", (5_000, 10, 10))
 
 # Bodies over 1 MiB are refused with 413 (makima_site.middleware.BodySizeLimitMiddleware).
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
