@@ -3,7 +3,6 @@ and two real daphne processes on PostgreSQL + Redis (marker `multiprocess`)."""
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from django.db import connection
 from mesh import events, services, wakeups
 from mesh.models import Question
 from tests import factories
+from tests.live_daphne import free_port
 from tests.mesh.conftest import in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -136,12 +136,6 @@ async def test_the_subscriber_comes_back_after_its_connection_is_killed(db, monk
 
 
 # --- two real daphne processes -----------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _test_database_url() -> str:
     """DATABASE_URL pointing at pytest-django's test database, which holds the schema."""
     db = connection.settings_dict
@@ -167,7 +161,7 @@ def daphne_pair(transactional_db, tmp_path):
     processes, ports = [], []
     try:
         for name in ("a", "b"):
-            port = _free_port()
+            port = free_port()
             log = (tmp_path / f"daphne-{name}.log").open("w")
             processes.append(
                 subprocess.Popen(
