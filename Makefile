@@ -28,9 +28,10 @@ run: install ## Migrate, collect static files, set up the demo, serve with daphn
 test: install ## Run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install ## ruff: lint and format check
+lint: install ## ruff (lint, format check) and mypy (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install ## ruff: fix and format
 	$(VENV)/bin/ruff check --fix .

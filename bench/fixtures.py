@@ -8,7 +8,7 @@ same database:
 
 The spec is {"prefix": "bench-ab12", "groups": [{"name": "wake", "owners": 1,
 "tasks_per_owner": 4, "mode": "semi-auto"}, ...]}. Owners get no usable password (hashing
-one costs ~0.3 s each). Writes go through mesh.services, as in production. The raw tokens
+one costs ~0.3 s each). Writes go through the services, as in production. The raw tokens
 and tool keys only travel over this process's stdout to the harness; they are never written
 to a file.
 """
@@ -30,7 +30,8 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import transaction  # noqa: E402
 
 from directives.models import Directive  # noqa: E402
-from mesh import services  # noqa: E402
+from mesh.credentials import services as credential_services  # noqa: E402
+from mesh.tasks import services as task_services  # noqa: E402
 
 
 def create(spec: dict) -> dict:
@@ -44,7 +45,7 @@ def create(spec: dict) -> dict:
                 user = User(username=f"{prefix}-{group['name']}-{index}")
                 user.set_unusable_password()
                 user.save()
-                _, token = services.api_token_create(owner=user, name="bench")
+                _, token = credential_services.api_token_create(owner=user, name="bench")
                 directive = Directive.objects.create(
                     owner=user,
                     title=f"bench {group['name']} {index}",
@@ -53,7 +54,7 @@ def create(spec: dict) -> dict:
                 )
             tasks = []
             for task_index in range(group.get("tasks_per_owner", 1)):
-                task, key = services.task_create(
+                task, key = task_services.task_create(
                     owner=user, name=f"bench task {task_index}", directive=directive
                 )
                 tasks.append({"id": str(task.id), "key": key})

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -347,7 +348,9 @@ class Cluster:
             timeout=600,
         )
 
-    async def start(self, waits: dict[str, float], extra_env: dict[str, str] | None = None) -> None:
+    async def start(
+        self, waits: Mapping[str, float], extra_env: dict[str, str] | None = None
+    ) -> None:
         """Start this cluster's daphne process(es) with the given MESH_* waits; wait healthy."""
         await self.stop()
         self.migrate()

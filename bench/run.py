@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import harness as h  # noqa: E402
 from websockets.asyncio.client import connect as ws_connect  # noqa: E402
+from websockets.typing import Origin, Subprotocol  # noqa: E402
+
+from bench import harness as h  # noqa: E402
 
 PARTS = ("wake", "waiters", "leak", "push", "soak")
 DEFAULT_PARTS = ("wake", "waiters", "leak", "push")
@@ -196,8 +198,8 @@ async def wake_samples(
         await asyncio.sleep(0.2)  # every waiter is now parked on its future
         for m in markers:
             if m not in ids:
-                reply = await tasks[m] if tasks[m].done() else None
-                errors.append(f"not listed: ask {reply.status if reply else 'pending'}")
+                early = await tasks[m] if tasks[m].done() else None
+                errors.append(f"not listed: ask {early.status if early else 'pending'}")
                 tasks[m].cancel()
                 continue
             response = f"answer to {m}"
@@ -573,7 +575,7 @@ async def part_leak(ctx: Ctx) -> None:
             "unchanged",
             ra["threads"] <= rb["threads"] + 2 and ra["fds"] <= rb["fds"] + 2,
         )
-    if ctx.redis:
+    if keys_before is not None and keys_after is not None:
         r.add(
             "leak",
             "  channel-layer keys before/after",
@@ -615,8 +617,8 @@ class Feed:
                 try:
                     ws = await ws_connect(
                         server.ws_base + h.FEED_PATH,
-                        subprotocols=["makima.bearer", token],
-                        origin=server.base,
+                        subprotocols=[Subprotocol("makima.bearer"), Subprotocol(token)],
+                        origin=Origin(server.base),
                         proxy=None,
                         compression=None,
                         ping_interval=None,
@@ -795,7 +797,7 @@ async def part_push(ctx: Ctx) -> None:
 
 # --- part: soak -----------------------------------------------------------------------------
 async def part_soak(ctx: Ctx) -> None:
-    from soak import run_soak
+    from bench.soak import run_soak
 
     await run_soak(ctx)
 
@@ -931,7 +933,7 @@ async def amain(args: argparse.Namespace) -> int:
                     print(f"--- daphne {server.name} log tail:\n{server.log_tail()}")
             finally:
                 await cluster.stop()
-            logged = {}
+            logged: dict[str, int] = {}
             for server in cluster.started[first_server:]:
                 logged[server.name] = logged.get(server.name, 0) + server.log_error_count()
             if logged:

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import harness as h
+from bench import harness as h
 
 LIST_RATE = 10.0
 ORDER_RATE = 5.0
@@ -120,6 +120,7 @@ async def run_soak(ctx) -> None:
         server = other[entry.server.name]
         entry.answer_started = time.perf_counter()
         entry.answer_phase = state.phase
+        assert entry.question_id is not None  # answered only once listed
         reply = await h.answer(
             session, server, entry.owner["token"], entry.question_id, entry.answer_text
         )

@@ -1,3 +1,5 @@
+from typing import Any, ClassVar
+
 from django.contrib import admin
 from django.db import models
 
@@ -16,4 +18,4 @@ class DirectiveAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     # Apps that depend on directives append their inlines here from their own admin.py
     # (mesh: its tasks; orders: its orders), so this app never imports them.
-    inlines: list = []
+    inlines: ClassVar[list[Any]] = []

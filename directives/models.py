@@ -3,8 +3,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from makima_site.models import TimestampedModel
 
-class Directive(models.Model):
+
+class Directive(TimestampedModel):
     """A long-running goal owned by a person; its tasks ask questions and file orders."""
 
     class ReconcileMode(models.TextChoices):
@@ -28,8 +30,6 @@ class Directive(models.Model):
     )
     repository_url = models.URLField(max_length=500, blank=True, null=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]

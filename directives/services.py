@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from directives.models import Directive
@@ -13,7 +13,7 @@ _EDITABLE_FIELDS = {"title", "goal", "reconcile_mode", "repository_url", "status
 @transaction.atomic
 def directive_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     title: str,
     goal: str = "",
     reconcile_mode: str = Directive.ReconcileMode.AUTO,

@@ -1,12 +1,12 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
-from rest_framework.response import Response
+from rest_framework import viewsets
 
 from directives import services
 from directives.filters import DirectiveFilter
 from directives.models import Directive
 from directives.selectors import directive_list
 from directives.serializers import DirectiveSerializer
+from makima_site.viewsets import OwnerScopedViewSet
 
 
 @extend_schema_view(
@@ -17,7 +17,7 @@ from directives.serializers import DirectiveSerializer
     partial_update=extend_schema(summary="Update a directive"),
     destroy=extend_schema(summary="Delete a directive (its tasks stay, detached)"),
 )
-class DirectiveViewSet(viewsets.ModelViewSet):
+class DirectiveViewSet(OwnerScopedViewSet, viewsets.ModelViewSet):
     """The owner's directives; another owner's are 404."""
 
     serializer_class = DirectiveSerializer
@@ -26,23 +26,14 @@ class DirectiveViewSet(viewsets.ModelViewSet):
     ordering = ["-created_at"]
     queryset = Directive.objects.none()
 
-    def get_queryset(self):
-        return directive_list(owner=self.request.user)
+    def list_for_owner(self, owner):
+        return directive_list(owner=owner)
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        directive = services.directive_create(owner=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(directive).data, status=status.HTTP_201_CREATED)
+    def create_for_owner(self, owner, data):
+        return services.directive_create(owner=owner, **data)
 
-    def update(self, request, *args, **kwargs):
-        directive = self.get_object()
-        serializer = self.get_serializer(
-            directive, data=request.data, partial=kwargs.get("partial", False)
-        )
-        serializer.is_valid(raise_exception=True)
-        directive = services.directive_update(directive=directive, **serializer.validated_data)
-        return Response(self.get_serializer(directive).data)
+    def update_row(self, row, data):
+        return services.directive_update(directive=row, **data)
 
-    def perform_destroy(self, instance):
-        services.directive_delete(directive=instance)
+    def delete_row(self, row):
+        services.directive_delete(directive=row)

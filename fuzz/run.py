@@ -59,13 +59,13 @@ FUZZ_OWNER = "fuzz-owner"
 TASK_SCRIPT = f"""
 from django.contrib.auth import get_user_model
 from directives.models import Directive
-from mesh import services
+from mesh.tasks import services as task_services
 
 owner = get_user_model().objects.get(username="{FUZZ_OWNER}")
 directive = Directive.objects.create(
     owner=owner, title="Fuzz", goal="Fuzz the API", reconcile_mode="semi-auto"
 )
-_, tool_key = services.task_create(owner=owner, name="fuzz", directive=directive)
+_, tool_key = task_services.task_create(owner=owner, name="fuzz", directive=directive)
 print(tool_key)
 """
 

@@ -17,19 +17,28 @@ from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from makima_site.asgi_security import SecurityHeadersMiddleware  # noqa: E402
+from makima_site.loops import bind_server_loop  # noqa: E402
+from mesh.credentials.websocket import TokenSubprotocolAuthMiddleware  # noqa: E402
 from mesh.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
-from mesh.ws_auth import TokenSubprotocolAuthMiddleware  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        # Security headers also on the consumers' responses, which bypass Django's middleware.
-        "http": SecurityHeadersMiddleware(
-            URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])
-        ),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(TokenSubprotocolAuthMiddleware(URLRouter(websocket_urlpatterns)))
-        ),
-    }
+# bind_server_loop: services called from a request's worker thread hand their after-commit
+# publishes to this loop (mesh.events.publisher).
+application = bind_server_loop(
+    ProtocolTypeRouter(
+        {
+            # Security headers also on the waiting endpoints' responses, which bypass
+            # Django's middleware.
+            "http": SecurityHeadersMiddleware(
+                # An ASGI app in Django's re_path(), as Channels' URLRouter takes it.
+                URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])  # type: ignore[arg-type]
+            ),
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(
+                    TokenSubprotocolAuthMiddleware(URLRouter(websocket_urlpatterns))
+                )
+            ),
+        }
+    )
 )
 
 # Everything loaded so far (Django, DRF, the apps, the URL conf) lives as long as the process:

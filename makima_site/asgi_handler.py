@@ -23,7 +23,6 @@ queues, and the response is sent after it leaves its slot.
 
 import asyncio
 import logging
-import weakref
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -31,6 +30,7 @@ from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler
 
 from makima_site.errors import json_error
+from makima_site.loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +39,11 @@ class SyncChainASGIHandler(ASGIHandler):
     def __init__(self):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
-        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
-        self._slots = weakref.WeakKeyDictionary()
+        self._slots = PerLoop(lambda: asyncio.Semaphore(settings.MAX_CONCURRENT_REQUESTS))
 
     def slots(self) -> asyncio.Semaphore:
         """The running loop's request slots (one loop per daphne process)."""
-        loop = asyncio.get_running_loop()
-        slots = self._slots.get(loop)
-        if slots is None:
-            slots = self._slots[loop] = asyncio.Semaphore(settings.MAX_CONCURRENT_REQUESTS)
-        return slots
+        return self._slots.get()
 
     async def get_response_async(self, request):
         slots = self.slots()

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 class ApplicationError(Exception):
     """An error the API reports to its caller in the contract's shape."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "BAD_REQUEST"
 
     def __init__(
@@ -190,12 +190,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
                 break
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         headers = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        auth_header = getattr(exc, "auth_header", None)  # set by DRF's APIView on 401s
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)  # Throttled's
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
         if isinstance(exc, exceptions.Throttled):
-            message = throttled_message(exc.wait)
+            message = throttled_message(wait)
         status_code = exc.status_code
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             status_code = status.HTTP_401_UNAUTHORIZED

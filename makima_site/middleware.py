@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.http import HttpRequest
 
 from makima_site import throttles
 from makima_site.errors import (
@@ -22,10 +23,12 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     @staticmethod
-    def _buffered_body_size(request) -> int:
+    def _buffered_body_size(request: HttpRequest) -> int:
         """Django's ASGI handler spools the whole body to a file before any middleware runs,
         so a chunked body's size is known without reading it."""
         stream = getattr(request, "_stream", None)
+        if stream is None:
+            return 0
         try:
             position = stream.tell()
             size = stream.seek(0, 2)

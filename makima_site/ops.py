@@ -6,17 +6,18 @@ timed out, or hung up) left no futures behind and no pool connection checked out
 counts only: no ids, no secrets.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import connections
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from makima_site.errors import handler404
 
 
-def _pool_stats() -> dict | None:
+def _pool_stats() -> dict[str, Any] | None:
     """psycopg_pool's counters of the default database's pool (None without a pool)."""
-    pools = getattr(type(connections["default"]), "_connection_pools", None)
-    pool = (pools or {}).get("default")
+    pool = getattr(connections["default"], "pool", None)  # only PostgreSQL's backend has one
     if pool is None:
         return None
     stats = pool.get_stats()
@@ -31,14 +32,13 @@ def _pool_stats() -> dict | None:
     }
 
 
-async def wakehub(request):
+async def wakehub(request: HttpRequest) -> HttpResponse:
     if not settings.MESH_OPS_ENDPOINTS:
         return handler404(request)
-    import asyncio
+    from mesh.events.publisher import publish_stats
+    from mesh.wakeups.hub import existing_hub
 
-    from mesh import events, wakeups
-
-    hub = wakeups._hubs.get(asyncio.get_running_loop())
+    hub = existing_hub()
     body = {
         "hub": None
         if hub is None
@@ -51,6 +51,6 @@ async def wakehub(request):
             "wakesReceived": hub.wakes_received,
         },
         "pool": _pool_stats(),
-        "publish": dict(events.publish_stats),
+        "publish": dict(publish_stats),
     }
     return JsonResponse(body, headers={"Cache-Control": "no-store"})

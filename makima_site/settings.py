@@ -8,7 +8,7 @@ DEBUG on. DATABASE_URL / REDIS_URL switch it to PostgreSQL (psycopg 3 pool) and 
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import dj_database_url
 
@@ -131,7 +131,12 @@ ROOT_URLCONF = "makima_site.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "makima_site" / "templates"],
+        # Each capability keeps its templates beside its code (the apps' own dirs come too).
+        "DIRS": [
+            BASE_DIR / "makima_site" / "templates",
+            BASE_DIR / "mesh" / "feed" / "templates",
+            BASE_DIR / "mesh" / "owners" / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -201,6 +206,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:
     from redis.exceptions import ConnectionError as _RedisConnectionError
 
@@ -228,7 +234,7 @@ if REDIS_URL:
                 # Each process's wake hub listener receives every answer's wake: never let
                 # a burst of answers fill it (a full channel drops the wake). It shares one
                 # Redis list with every process-local channel ("specific.*!", see
-                # mesh/wakeups.py), so the capacity is that list's.
+                # mesh/wakeups/transports.py), so the capacity is that list's.
                 "channel_capacity": {"specific.*!*": 10000},
             },
         }
@@ -283,6 +289,7 @@ USE_TZ = True
 # here from the environment's DEBUG, not from settings.DEBUG at request time (the test
 # runner flips that).
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "mesh" / "feed" / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", "") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -327,8 +334,8 @@ X_FRAME_OPTIONS = "DENY"
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "mesh.authentication.ApiTokenAuthentication",
-        "mesh.authentication.OwnerSessionAuthentication",
+        "mesh.credentials.authentication.ApiTokenAuthentication",
+        "mesh.credentials.authentication.OwnerSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],
@@ -366,7 +373,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
     # The waiting endpoints are Channels consumers; this hook documents them.
-    "PREPROCESSING_HOOKS": ["mesh.schema.add_consumer_endpoints"],
+    "PREPROCESSING_HOOKS": ["mesh.questions.schema.add_consumer_endpoints"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",

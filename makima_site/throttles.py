@@ -44,7 +44,10 @@ def _rate(scope: str) -> tuple[int, int] | None:
     rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
     if not rate:
         return None
-    return SimpleRateThrottle.parse_rate(None, rate)
+    # DRF's parser of "N/period" never uses its instance (and __init__ needs a scope).
+    requests, seconds = SimpleRateThrottle.parse_rate(None, str(rate))  # type: ignore[arg-type]
+    assert requests is not None and seconds is not None  # a rate given is always parsed
+    return requests, seconds
 
 
 def _window(duration: int, now: float) -> tuple[int, float]:

@@ -5,7 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from makima_site.health import healthz
 from makima_site.ops import wakehub
-from mesh.pages import OwnerLoginView, questions_page
+from mesh.feed.pages import questions_page
+from mesh.owners.pages import OwnerLoginView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -4,6 +4,16 @@ from django.conf import settings
 from django.db import models
 
 from directives.models import Directive
+from makima_site.models import TimestampedModel
+
+# Limits of a question, enforced by the ask and answer serializers and the services.
+MAX_QUESTION_LENGTH = 4000
+MAX_CHOICES = 50
+MAX_CHOICE_LENGTH = 500
+MAX_CONTEXT_LENGTH = 20000
+MAX_RESPONSE_LENGTH = 10000
+MAX_TIMEOUT_SECONDS = 86400
+DEFAULT_TIMEOUT_SECONDS = 3600
 
 
 class ApiToken(models.Model):
@@ -31,7 +41,7 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
 
-class Task(models.Model):
+class Task(TimestampedModel):
     """An autonomous agent task; it authenticates with its tool key (stored as a hash)."""
 
     class Status(models.TextChoices):
@@ -52,8 +62,6 @@ class Task(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     tool_key_prefix = models.CharField(max_length=16, db_index=True, editable=False)
     tool_key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -63,7 +71,7 @@ class Task(models.Model):
         return self.name
 
 
-class Question(models.Model):
+class Question(TimestampedModel):
     """A question a directive task asked its owner; the row is the source of truth."""
 
     class Status(models.TextChoices):
@@ -84,18 +92,18 @@ class Question(models.Model):
     directive = models.ForeignKey(
         Directive, on_delete=models.SET_NULL, null=True, blank=True, related_name="questions"
     )
-    question = models.TextField(max_length=4000)
+    question = models.TextField(max_length=MAX_QUESTION_LENGTH)
     choices = models.JSONField(default=list, blank=True)
-    context = models.TextField(max_length=20000, null=True, blank=True)
+    context = models.TextField(max_length=MAX_CONTEXT_LENGTH, null=True, blank=True)
     question_type = models.CharField(
         max_length=32, choices=QuestionType.choices, default=QuestionType.GENERAL
     )
     multi_select = models.BooleanField(default=False)
     phaseguard = models.BooleanField(default=False)
     non_blocking = models.BooleanField(default=False)
-    timeout_seconds = models.PositiveIntegerField(default=3600)
+    timeout_seconds = models.PositiveIntegerField(default=DEFAULT_TIMEOUT_SECONDS)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    response = models.TextField(max_length=10000, null=True, blank=True)
+    response = models.TextField(max_length=MAX_RESPONSE_LENGTH, null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -104,8 +112,6 @@ class Question(models.Model):
         blank=True,
         related_name="answered_questions",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at"]

@@ -1,9 +1,10 @@
 from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
-from mesh.question_views import AnswerQuestionView, PendingQuestionListView, QuestionDetailView
-from mesh.supervisor_orders import TaskOrderCreateView
-from mesh.views import ApiTokenViewSet, TaskViewSet
+from mesh.credentials.views import ApiTokenViewSet
+from mesh.questions.views import AnswerQuestionView, PendingQuestionListView, QuestionDetailView
+from mesh.tasks.views import TaskViewSet
+from orders.supervisor import TaskOrderCreateView
 
 router = DefaultRouter(trailing_slash=True)
 router.register("tasks", TaskViewSet, basename="task")

@@ -6,6 +6,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import BaseModelAdmin
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
@@ -14,13 +15,13 @@ from directives.admin import DirectiveAdmin
 from orders import selectors, services
 from orders.models import MAX_REPOSITORY_URL_LENGTH, Order, label_errors
 
-STATUS_COLOURS = {
+STATUS_COLOURS: dict[str, str] = {
     Order.Status.OPEN: "#1d4ed8",
     Order.Status.IN_PROGRESS: "#b45309",
     Order.Status.DONE: "#15803d",
     Order.Status.CLOSED: "#4b5563",
 }
-PRIORITY_COLOURS = {
+PRIORITY_COLOURS: dict[str, str] = {
     Order.Priority.LOW: "#6b7280",
     Order.Priority.MEDIUM: "#2563eb",
     Order.Priority.HIGH: "#ea580c",
@@ -93,7 +94,7 @@ class OrderAdminForm(forms.ModelForm):
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         directive = cleaned.get("directive") or getattr(self.instance, "directive", None)
         task = self.instance.filed_by_task if self.instance.filed_by_task_id else None
         if directive is not None and task is not None and task.owner_id != directive.owner_id:
@@ -103,7 +104,7 @@ class OrderAdminForm(forms.ModelForm):
         return cleaned
 
 
-class OwnedOrdersMixin:
+class OwnedOrdersMixin(BaseModelAdmin):
     """Scope the queryset and the directive choices to the requesting staff owner."""
 
     def get_queryset(self, request):
@@ -111,7 +112,7 @@ class OwnedOrdersMixin:
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "directive":
-            kwargs["queryset"] = selectors.directive_choices_for(user=request.user)
+            kwargs["queryset"] = selectors.directive_list_choices(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -122,7 +123,7 @@ class OwnDirectiveListFilter(admin.SimpleListFilter):
     parameter_name = "directive"
 
     def lookups(self, request, model_admin):
-        directives = selectors.directive_choices_for(user=request.user)
+        directives = selectors.directive_list_choices(user=request.user)
         if request.user.is_superuser:
             return [(str(d.pk), f"{d.title} ({d.owner})") for d in directives]
         return [(str(d.pk), d.title) for d in directives]

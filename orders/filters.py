@@ -6,7 +6,7 @@ from django.db.models.expressions import RawSQL
 
 from makima_site.filters import InstantFilter
 from orders.models import MAX_LABEL_LENGTH, Order
-from orders.selectors import with_priority_rank
+from orders.selectors import order_with_priority_rank
 
 MAX_SEARCH_LENGTH = 200
 
@@ -19,7 +19,7 @@ class OrderOrdering(django_filters.OrderingFilter):
             return qs
         fields = [self.get_ordering_value(param) for param in value if param]
         if any(field.lstrip("-") == "priority_rank" for field in fields):
-            qs = with_priority_rank(qs)
+            qs = order_with_priority_rank(qs)
         # Ties (same priority, same instant) fall back to newest first, then a unique key,
         # so pages never repeat or skip an order.
         return qs.order_by(*fields, "-created_at", "-id")
@@ -72,7 +72,7 @@ class OrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = Order
-        fields = []
+        fields: list[str] = []
 
     def filter_label(self, queryset, name, value):
         if connections[queryset.db].vendor == "postgresql":

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from directives.models import Directive
+from makima_site.models import TimestampedModel
 
 MAX_LABELS = 20
 MAX_LABEL_LENGTH = 50
@@ -51,7 +52,7 @@ def validate_labels(labels: object) -> None:
         raise ValidationError(errors)
 
 
-class Order(models.Model):
+class Order(TimestampedModel):
     """A work item on a directive: filed by one of its tasks (spike, chore) or by the owner."""
 
     class Priority(models.TextChoices):
@@ -102,8 +103,6 @@ class Order(models.Model):
         blank=True,
         related_name="filed_orders",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]

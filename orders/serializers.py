@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from directives.models import Directive
+from directives.fields import OwnDirectiveField
 from orders.models import (
     MAX_DESCRIPTION_LENGTH,
     MAX_LABEL_LENGTH,
@@ -22,24 +22,6 @@ class LabelListField(serializers.ListField):
         if errors:
             raise serializers.ValidationError(errors)
         return labels
-
-
-class OwnDirectiveField(serializers.PrimaryKeyRelatedField):
-    """A directive id that must belong to the requesting owner (others' look nonexistent)."""
-
-    default_error_messages = {
-        "does_not_exist": "Directive {pk_value} does not exist; use one of your directives' ids.",
-    }
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("pk_field", serializers.UUIDField())
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        if request is None or not request.user.is_authenticated:
-            return Directive.objects.none()
-        return Directive.objects.filter(owner=request.user)
 
 
 class OrderSerializer(serializers.ModelSerializer):

@@ -5,11 +5,11 @@ rules that hold whoever calls them: the directive (and the filing task) belong t
 order's owner, and the model's own validators (lengths, choices, labels).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
@@ -17,6 +17,9 @@ from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from directives.models import Directive
 from makima_site.errors import ApplicationError
 from orders.models import IDEMPOTENCY_WINDOW, Order, OrderIdempotencyKey
+
+if TYPE_CHECKING:  # mesh depends on orders (its supervisor endpoint), not the other way
+    from mesh.models import Task
 
 # The fields an owner may change after creation (owner, filing task and timestamps are fixed).
 ORDER_UPDATE_FIELDS = (
@@ -49,7 +52,8 @@ def order_save(*, order: Order) -> Order:
     """
     if order.directive_id is not None and order.directive.owner_id != order.owner_id:
         raise _validation_error("directive", "The directive does not exist.")
-    if order.filed_by_task_id is not None and order.filed_by_task.owner_id != order.owner_id:
+    task = order.filed_by_task if order.filed_by_task_id is not None else None
+    if task is not None and task.owner_id != order.owner_id:
         raise _validation_error("filedByTask", "The task does not exist.")
     if order.description == "":
         order.description = None
@@ -76,7 +80,7 @@ def order_save(*, order: Order) -> Order:
 @transaction.atomic
 def order_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     directive: Directive,
     title: str,
     order_type: str,
@@ -85,7 +89,7 @@ def order_create(
     status: str = Order.Status.OPEN,
     labels: list[str] | None = None,
     repository_url: str | None = None,
-    filed_by_task: models.Model | None = None,
+    filed_by_task: "Task | None" = None,
     idempotency_key: str | None = None,
 ) -> Order:
     """File an order on one of the owner's directives.
@@ -95,9 +99,9 @@ def order_create(
     order back instead of a new one — also when both requests race: the unique (task, key)
     constraint lets exactly one insert win, and the loser returns the winner's order.
     """
-    if idempotency_key is not None:
-        if filed_by_task is None:
-            raise ValueError("An idempotency key needs the filing task it belongs to.")
+    if idempotency_key is not None and filed_by_task is None:
+        raise ValueError("An idempotency key needs the filing task it belongs to.")
+    if idempotency_key is not None and filed_by_task is not None:
         earlier = _order_for_idempotency_key(task=filed_by_task, key=idempotency_key)
         if earlier is not None:
             return earlier
@@ -114,7 +118,7 @@ def order_create(
         repository_url=repository_url or directive.repository_url,
         filed_by_task=filed_by_task,
     )
-    if idempotency_key is None:
+    if idempotency_key is None or filed_by_task is None:
         return order_save(order=order)
 
     try:
@@ -130,7 +134,7 @@ def order_create(
     return order
 
 
-def _order_for_idempotency_key(*, task: models.Model, key: str) -> Order | None:
+def _order_for_idempotency_key(*, task: "Task", key: str) -> Order | None:
     """The order this task filed with this key within the window; forgets expired keys."""
     record = (
         OrderIdempotencyKey.objects.select_related("order")

@@ -1,9 +1,9 @@
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
-from rest_framework.response import Response
+from rest_framework import viewsets
 
 from makima_site.openapi import error_response
+from makima_site.viewsets import OwnerScopedViewSet
 from orders import selectors, services
 from orders.filters import OrderFilter
 from orders.models import Order
@@ -25,7 +25,7 @@ _INVALID = error_response("VALIDATION_ERROR: the body breaks a rule (see details
     ),
     destroy=extend_schema(summary="Delete an order", responses={204: None, 404: _NOT_FOUND}),
 )
-class OrderViewSet(viewsets.ModelViewSet):
+class OrderViewSet(OwnerScopedViewSet, viewsets.ModelViewSet):
     """The owner's orders; another owner's are 404. Changes are PATCHes (no PUT)."""
 
     serializer_class = OrderSerializer
@@ -34,21 +34,14 @@ class OrderViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     queryset = Order.objects.none()
 
-    def get_queryset(self):
-        return selectors.order_list(owner=self.request.user)
+    def list_for_owner(self, owner):
+        return selectors.order_list(owner=owner)
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        order = services.order_create(owner=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
+    def create_for_owner(self, owner, data):
+        return services.order_create(owner=owner, **data)
 
-    def partial_update(self, request, *args, **kwargs):
-        order = self.get_object()
-        serializer = self.get_serializer(order, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        order = services.order_update(order=order, data=serializer.validated_data)
-        return Response(self.get_serializer(order).data)
+    def update_row(self, row, data):
+        return services.order_update(order=row, data=data)
 
-    def perform_destroy(self, instance):
-        services.order_delete(order=instance)
+    def delete_row(self, row):
+        services.order_delete(order=row)

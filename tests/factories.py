@@ -5,8 +5,10 @@ import itertools
 from django.contrib.auth import get_user_model
 
 from directives.models import Directive
-from mesh import services
+from mesh.credentials import services as credential_services
 from mesh.models import Question, Task
+from mesh.questions import services as question_services
+from mesh.tasks import services as task_services
 from orders import services as order_services
 from orders.models import Order
 
@@ -22,7 +24,7 @@ def make_owner(username: str | None = None, *, is_staff: bool = False, password:
 
 
 def make_token(owner, name: str = "") -> str:
-    _, raw = services.api_token_create(owner=owner, name=name)
+    _, raw = credential_services.api_token_create(owner=owner, name=name)
     return raw
 
 
@@ -36,14 +38,14 @@ def make_task(
     owner, directive: Directive | None = None, name: str | None = None
 ) -> tuple[Task, str]:
     """A task and its raw tool key."""
-    return services.task_create(
+    return task_services.task_create(
         owner=owner, name=name or f"task-{next(_counter)}", directive=directive
     )
 
 
 def make_question(task: Task, **fields) -> Question:
     fields.setdefault("question", "Proceed?")
-    return services.question_ask(task=task, **fields)
+    return question_services.question_ask(task=task, **fields)
 
 
 def make_order(owner, directive: Directive, **fields) -> Order:

@@ -20,10 +20,11 @@ def main() -> None:
     from django.contrib.auth import get_user_model
 
     from directives.models import Directive
-    from mesh import services
+    from mesh.credentials import services as credential_services
+    from mesh.tasks import services as task_services
 
     owner = get_user_model().objects.create_user(username=f"fault-{uuid.uuid4().hex[:12]}")
-    _, token = services.api_token_create(owner=owner, name="faults")
+    _, token = credential_services.api_token_create(owner=owner, name="faults")
     directive = Directive.objects.create(
         owner=owner,
         title="Fault drill",
@@ -31,7 +32,7 @@ def main() -> None:
         reconcile_mode=spec.get("mode", Directive.ReconcileMode.SEMI_AUTO),
     )
     keys = [
-        services.task_create(owner=owner, name=f"task-{index}", directive=directive)[1]
+        task_services.task_create(owner=owner, name=f"task-{index}", directive=directive)[1]
         for index in range(spec.get("tasks", 1))
     ]
     print(json.dumps({"token": token, "directive": str(directive.id), "keys": keys}))

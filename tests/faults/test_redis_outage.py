@@ -156,7 +156,7 @@ def test_other_process_local_channels_still_receive_while_the_hub_listens(redis)
     from channels_redis.core import RedisChannelLayer
     from django.conf import settings
 
-    from mesh import wakeups
+    from mesh.wakeups.hub import WakeHub
 
     config = {
         **settings.CHANNEL_LAYERS["default"]["CONFIG"],
@@ -165,7 +165,7 @@ def test_other_process_local_channels_still_receive_while_the_hub_listens(redis)
 
     async def scenario():
         layer = RedisChannelLayer(**config)
-        hub = wakeups.WakeHub(layer)
+        hub = WakeHub(layer)
         try:
             future = hub.register("q")
             assert await hub.wait_ready()

@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from makima_site import middleware
 from makima_site.asgi import application, django_asgi_app
 from makima_site.asgi_handler import SyncChainASGIHandler
-from mesh import authentication
+from mesh.credentials import authentication
 from tests import factories
 from tests.mesh.conftest import in_thread
 

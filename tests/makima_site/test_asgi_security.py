@@ -74,7 +74,7 @@ async def test_django_responses_through_the_site_carry_each_header_once(producti
 async def test_consumer_responses_carry_the_security_headers(production):
     """The ask consumer's own 401 gets HSTS and the rest, once each."""
     from makima_site.asgi import application
-    from mesh import wakeups
+    from mesh.wakeups.hub import close_hub
 
     communicator = HttpCommunicator(
         application,
@@ -86,7 +86,7 @@ async def test_consumer_responses_carry_the_security_headers(production):
     try:
         response = await communicator.get_response()
     finally:
-        await wakeups.close_hub()
+        await close_hub()
     assert response["status"] == 401
     names = [name.lower() for name, _ in response["headers"]]
     for name in (

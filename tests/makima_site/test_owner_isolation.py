@@ -15,9 +15,10 @@ from asgiref.sync import async_to_sync
 from django.forms.models import model_to_dict
 from drf_spectacular.generators import SchemaGenerator
 
-from mesh import services, wakeups
+from mesh.credentials import services as credential_services
 from mesh.models import Task
 from mesh.routing import http_urlpatterns
+from mesh.wakeups.hub import close_hub
 from orders.models import Order
 from tests import factories
 from tests.mesh.conftest import call
@@ -38,7 +39,7 @@ BODY = {
 def _owner_objects(owner) -> dict:
     directive = factories.make_directive(owner, title="Secret plan of the other owner")
     task, _ = factories.make_task(owner, directive, name="other-owner-task")
-    token, _ = services.api_token_create(owner=owner, name="other-owner-token")
+    token, _ = credential_services.api_token_create(owner=owner, name="other-owner-token")
     question = factories.make_question(task, question="Other owner's secret question?")
     order = factories.make_order(owner, directive, title="Other owner's secret order")
     return {
@@ -181,7 +182,7 @@ def test_a_consumer_never_reaches_another_owners_object(method, path, operation,
         try:
             return await call(method.upper(), url, tool_key=mine["tool_key"], body=BODY)
         finally:
-            await wakeups.close_hub()
+            await close_hub()
 
     response = async_to_sync(request)()
     assert response.status == 404, (response.status, response.body[:300])

@@ -11,7 +11,7 @@ from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from rest_framework.test import APIClient
 
-from mesh import wakeups
+from mesh.wakeups.hub import close_hub
 from tests import factories
 from tests.mesh.conftest import ask, poll
 
@@ -92,7 +92,7 @@ def full_flow(transactional_db, client_for, sql_logged, all_logs_at_debug):
             polled = await poll(current_key, question_id)
             assert polled.json()["response"] == "yes"
         finally:
-            await wakeups.close_hub()
+            await close_hub()
 
     async_to_sync(ask_answer_poll)()
 

@@ -11,7 +11,8 @@ from channels.testing import HttpCommunicator
 from django.db import connection
 
 from makima_site.asgi import application
-from mesh import services, wakeups
+from mesh.questions import services as question_services
+from mesh.wakeups.hub import close_hub, get_hub
 
 ASK_PATH = "/api/v1/mesh/supervisor/questions"
 
@@ -91,14 +92,14 @@ def in_thread(func):
     return database_sync_to_async(run)
 
 
-answer_async = in_thread(services.question_answer)
+answer_async = in_thread(question_services.question_answer)
 
 
 @pytest.fixture
 async def hub():
     """The running loop's wake hub, closed after the test (its listener dies with the loop)."""
-    yield wakeups.get_hub()
-    await wakeups.close_hub()
+    yield get_hub()
+    await close_hub()
 
 
 async def until(condition, timeout: float = 2.0) -> None:
@@ -117,7 +118,7 @@ async def asked_question_id(hub, timeout: float = 2.0) -> str:
 
     exists = in_thread(lambda pk: Question.objects.filter(pk=pk).exists())
     await until(lambda: hub.future_count == 1, timeout)
-    question_id = next(iter(hub._waiters))
+    question_id = hub.waiting_question_ids[0]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await exists(question_id):

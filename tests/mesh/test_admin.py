@@ -7,8 +7,8 @@ import pytest
 from django.contrib.messages import get_messages
 
 from makima_site.errors import NotFound, Unauthorized
-from mesh import services
-from mesh.authentication import owner_from_token, task_from_tool_key
+from mesh.credentials import services as credential_services
+from mesh.credentials.authentication import owner_from_token, task_from_tool_key
 from mesh.models import ApiToken, Task
 from tests import factories
 
@@ -30,7 +30,7 @@ def many_rows(db):
         directive = factories.make_directive(owner)
         factories.make_task(owner, directive)
         factories.make_task(owner)
-        services.api_token_create(owner=owner, name=f"t{index}")
+        credential_services.api_token_create(owner=owner, name=f"t{index}")
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_list_pages_run_a_fixed_number_of_queries(
 
 def test_pages_never_show_hashes(admin_client, owner, directive):
     """Token and tool-key hashes appear on no admin page."""
-    token, _ = services.api_token_create(owner=owner)
+    token, _ = credential_services.api_token_create(owner=owner)
     task, _ = factories.make_task(owner, directive)
     pages = [
         "/admin/mesh/apitoken/",
@@ -69,7 +69,7 @@ def test_pages_never_show_hashes(admin_client, owner, directive):
 
 def test_revoke_action(admin_client, owner):
     """The revoke action revokes the selected tokens."""
-    token, raw = services.api_token_create(owner=owner)
+    token, raw = credential_services.api_token_create(owner=owner)
     response = admin_client.post(
         "/admin/mesh/apitoken/", {"action": "revoke", "_selected_action": [str(token.pk)]}
     )
@@ -82,7 +82,7 @@ def test_revoke_action(admin_client, owner):
 
 def test_tokens_cannot_be_deleted_in_admin(admin_client, owner):
     """Tokens are revoked, not deleted (the record stays for audit)."""
-    token, _ = services.api_token_create(owner=owner)
+    token, _ = credential_services.api_token_create(owner=owner)
     response = admin_client.get(f"/admin/mesh/apitoken/{token.pk}/delete/")
     assert response.status_code == 403
 
@@ -153,7 +153,7 @@ def test_directive_page_lists_its_tasks_inline(admin_client, owner, directive):
 
 def test_user_page_lists_tokens_inline(admin_client, owner):
     """The user's change page shows their tokens (metadata only)."""
-    token, _ = services.api_token_create(owner=owner, name="inline-token")
+    token, _ = credential_services.api_token_create(owner=owner, name="inline-token")
     html = admin_client.get(f"/admin/auth/user/{owner.pk}/change/").content.decode()
     assert "inline-token" in html and token.prefix in html
     assert ApiToken.objects.count() == 1

@@ -3,7 +3,7 @@
 from rest_framework import status
 from rest_framework.test import APIClient
 
-from mesh import services
+from mesh.credentials import services as credential_services
 from mesh.models import ApiToken
 
 
@@ -25,8 +25,8 @@ def test_create_returns_raw_token_once(api, owner):
 
 def test_list_shows_own_tokens_only(api, owner, other_owner):
     """The list holds the caller's tokens (metadata only), never another owner's."""
-    services.api_token_create(owner=owner, name="mine")
-    services.api_token_create(owner=other_owner, name="theirs")
+    credential_services.api_token_create(owner=owner, name="mine")
+    credential_services.api_token_create(owner=other_owner, name="theirs")
     names = {item["name"] for item in api.get("/api/v1/tokens/").json()["results"]}
     assert "mine" in names and "theirs" not in names
     item = api.get("/api/v1/tokens/").json()["results"][0]
@@ -35,7 +35,7 @@ def test_list_shows_own_tokens_only(api, owner, other_owner):
 
 def test_delete_revokes(api, owner):
     """DELETE revokes the token (204); it stops working and stays listed as revoked."""
-    token, raw = services.api_token_create(owner=owner, name="old")
+    token, raw = credential_services.api_token_create(owner=owner, name="old")
     assert api.delete(f"/api/v1/tokens/{token.id}/").status_code == status.HTTP_204_NO_CONTENT
     response = APIClient().get("/api/v1/tasks/", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == status.HTTP_401_UNAUTHORIZED
@@ -44,7 +44,7 @@ def test_delete_revokes(api, owner):
 
 def test_revoke_action_returns_the_revoked_token(api, owner):
     """POST .../revoke/ revokes and returns the token's metadata with revokedAt set."""
-    token, _ = services.api_token_create(owner=owner)
+    token, _ = credential_services.api_token_create(owner=owner)
     response = api.post(f"/api/v1/tokens/{token.id}/revoke/")
     assert response.status_code == status.HTTP_200_OK
     assert response.json()["revokedAt"] is not None
@@ -52,7 +52,7 @@ def test_revoke_action_returns_the_revoked_token(api, owner):
 
 def test_revoking_twice_keeps_the_first_time(api, owner):
     """Revoking an already revoked token changes nothing."""
-    token, _ = services.api_token_create(owner=owner)
+    token, _ = credential_services.api_token_create(owner=owner)
     first = api.post(f"/api/v1/tokens/{token.id}/revoke/").json()["revokedAt"]
     second = api.post(f"/api/v1/tokens/{token.id}/revoke/").json()["revokedAt"]
     assert first == second
@@ -60,7 +60,7 @@ def test_revoking_twice_keeps_the_first_time(api, owner):
 
 def test_a_token_can_revoke_itself(owner):
     """Revoking the token in use works, and the next call with it is 401."""
-    token, raw = services.api_token_create(owner=owner)
+    token, raw = credential_services.api_token_create(owner=owner)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert client.delete(f"/api/v1/tokens/{token.id}/").status_code == status.HTTP_204_NO_CONTENT
@@ -69,7 +69,7 @@ def test_a_token_can_revoke_itself(owner):
 
 def test_other_owners_token_is_404(api, other_owner):
     """Another owner's token cannot be read or revoked: 404, and it keeps working."""
-    token, raw = services.api_token_create(owner=other_owner)
+    token, raw = credential_services.api_token_create(owner=other_owner)
     assert api.get(f"/api/v1/tokens/{token.id}/").status_code == status.HTTP_404_NOT_FOUND
     assert api.delete(f"/api/v1/tokens/{token.id}/").status_code == status.HTTP_404_NOT_FOUND
     assert api.post(f"/api/v1/tokens/{token.id}/revoke/").status_code == status.HTTP_404_NOT_FOUND
@@ -89,7 +89,7 @@ def test_name_too_long_is_400(api, owner):
 
 def test_tokens_cannot_be_edited(api, owner):
     """PUT/PATCH are not offered (405): a token's identity never changes."""
-    token, _ = services.api_token_create(owner=owner)
+    token, _ = credential_services.api_token_create(owner=owner)
     response = api.patch(f"/api/v1/tokens/{token.id}/", {"name": "x"}, format="json")
     assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
 
@@ -97,6 +97,6 @@ def test_tokens_cannot_be_edited(api, owner):
 def test_list_query_count_is_constant(api, owner, django_assert_max_num_queries):
     """Listing many tokens does not run a query per token."""
     for index in range(30):
-        services.api_token_create(owner=owner, name=f"t{index}")
+        credential_services.api_token_create(owner=owner, name=f"t{index}")
     with django_assert_max_num_queries(4):
         assert api.get("/api/v1/tokens/").status_code == status.HTTP_200_OK

@@ -9,9 +9,10 @@ from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.views import APIView
 
 from makima_site.errors import Forbidden, NotFound, Unauthorized
-from mesh import services
-from mesh.authentication import ToolKeyAuthentication, task_from_tool_key
+from mesh.credentials import services as credential_services
+from mesh.credentials.authentication import ToolKeyAuthentication, task_from_tool_key
 from mesh.models import ApiToken
+from mesh.tasks import services as task_services
 from tests import factories
 
 OWNER_ENDPOINTS = ["/api/v1/directives/", "/api/v1/tasks/", "/api/v1/tokens/"]
@@ -62,8 +63,8 @@ def test_no_credentials_is_401(path, db):
 @pytest.mark.parametrize("path", OWNER_ENDPOINTS)
 def test_revoked_token_is_401(path, owner):
     """A revoked token stops working at once, on every owner endpoint."""
-    token, raw = services.api_token_create(owner=owner)
-    services.api_token_revoke(token=token)
+    token, raw = credential_services.api_token_create(owner=owner)
+    credential_services.api_token_revoke(token=token)
     response = APIClient().get(path, HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == status.HTTP_401_UNAUTHORIZED
     assert response.json()["code"] == "UNAUTHORIZED"
@@ -112,7 +113,7 @@ def test_tool_key_on_owner_endpoint_is_401(path, task_and_key):
 
 def test_last_used_at_is_recorded(owner):
     """Using a token stamps last_used_at."""
-    token, raw = services.api_token_create(owner=owner)
+    token, raw = credential_services.api_token_create(owner=owner)
     before = timezone.now()
     APIClient().get("/api/v1/tasks/", HTTP_AUTHORIZATION=f"Bearer {raw}")
     token.refresh_from_db()
@@ -121,7 +122,7 @@ def test_last_used_at_is_recorded(owner):
 
 def test_token_is_stored_only_as_hash(owner):
     """The raw token appears in no column of its row."""
-    token, raw = services.api_token_create(owner=owner, name="ci")
+    token, raw = credential_services.api_token_create(owner=owner, name="ci")
     row = ApiToken.objects.filter(pk=token.pk).values().get()
     assert raw not in {str(value) for value in row.values()}
     assert len(raw.split("_", 2)[2]) >= 43  # 32 random bytes, base64url
@@ -170,7 +171,7 @@ def test_owner_token_in_tool_key_header_is_401(owner_token, task_and_key):
 def test_rotated_tool_key_is_401(task_and_key):
     """Rotation invalidates the old key at once; the new one works."""
     task, old_key = task_and_key
-    new_key = services.task_rotate_tool_key(task=task)
+    new_key = task_services.task_rotate_tool_key(task=task)
     assert call_probe(HTTP_X_MAKIMA_TOOL_KEY=old_key).status_code == status.HTTP_401_UNAUTHORIZED
     assert call_probe(HTTP_X_MAKIMA_TOOL_KEY=new_key).status_code == status.HTTP_200_OK
 
@@ -185,7 +186,7 @@ def test_unknown_tool_key_is_401(raw, db):
 def test_tool_key_of_deleted_task_is_404(task_and_key):
     """The key of a deleted task answers 404 NOT_FOUND ("task gone"), as the reference."""
     task, key = task_and_key
-    services.task_delete(task=task)
+    task_services.task_delete(task=task)
     with pytest.raises(NotFound):
         task_from_tool_key(key)
     response = call_probe(HTTP_X_MAKIMA_TOOL_KEY=key)

@@ -13,9 +13,10 @@ from rest_framework import status
 from rest_framework.test import APIClient
 
 from directives.models import Directive
-from mesh import services
-from mesh.authentication import owner_from_token, task_from_tool_key
+from mesh.credentials import services as credential_services
+from mesh.credentials.authentication import owner_from_token, task_from_tool_key
 from mesh.models import ApiToken, Task
+from mesh.tasks import services as task_services
 
 User = get_user_model()
 
@@ -170,8 +171,8 @@ def test_demo_repairs_secrets_that_stopped_working(db, demo_file):
     demo(demo_file)
     demo_user = User.objects.get(username="demo")
     for token in ApiToken.objects.filter(owner=demo_user):
-        services.api_token_revoke(token=token)
-    services.task_rotate_tool_key(task=Task.objects.get())
+        credential_services.api_token_revoke(token=token)
+    task_services.task_rotate_tool_key(task=Task.objects.get())
     demo_user.set_password("changed-elsewhere")
     demo_user.save()
     out = demo(demo_file)

@@ -1,10 +1,12 @@
-"""mesh.events: how the services' publishes reach the channel layer."""
+"""mesh.events.publisher: how the services' publishes reach the channel layer."""
 
 import asyncio
 
 from asgiref.sync import sync_to_async
 
-from mesh import events
+from makima_site.loops import bind_server_loop
+from mesh.events import publisher
+from mesh.events.groups import owner_group, token_group
 
 
 class CountingLayer:
@@ -27,16 +29,16 @@ async def test_a_burst_of_publishes_is_bounded_and_nothing_is_dropped(monkeypatc
     """Requests do not wait for their publishes; a burst must queue, not open more Redis
     connections than the layer's pool has (which failed with "Too many connections")."""
     layer = CountingLayer()
-    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
-    burst = events.PUBLISH_CONCURRENCY * 3
+    monkeypatch.setattr(publisher, "get_channel_layer", lambda: layer)
+    burst = publisher.PUBLISH_CONCURRENCY * 3
     await asyncio.gather(
         *(
-            events._publish([(events.owner_group(1), {"type": "owner.event", "n": n})], None)
+            publisher.publish([(owner_group(1), {"type": "owner.event", "n": n})], None)
             for n in range(burst)
         )
     )
     assert len(layer.sent) == burst
-    assert layer.most == events.PUBLISH_CONCURRENCY
+    assert layer.most == publisher.PUBLISH_CONCURRENCY
 
 
 async def test_publish_from_a_request_thread_does_not_wait_for_the_layer(monkeypatch):
@@ -50,9 +52,13 @@ async def test_publish_from_a_request_thread_does_not_wait_for_the_layer(monkeyp
             await release.wait()
             sent.append(message)
 
-    monkeypatch.setattr(events, "get_channel_layer", lambda: SlowLayer())
+    monkeypatch.setattr(publisher, "get_channel_layer", lambda: SlowLayer())
     message = {"type": "owner.event"}
-    await asyncio.wait_for(sync_to_async(events._send, thread_sensitive=False)([("g", message)]), 1)
+
+    async def request(scope, receive, send):
+        await sync_to_async(publisher.send, thread_sensitive=False)([("g", message)])
+
+    await asyncio.wait_for(bind_server_loop(request)({}, None, None), 1)
     assert sent == []
     release.set()
     for _ in range(100):
@@ -65,31 +71,31 @@ async def test_publish_from_a_request_thread_does_not_wait_for_the_layer(monkeyp
 async def test_past_the_backlog_owner_events_are_dropped_and_counted(monkeypatch):
     """A loop that cannot keep up sheds owner events instead of growing without bound."""
     layer = CountingLayer()
-    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
-    monkeypatch.setattr(events, "MAX_PUBLISH_BACKLOG", 5)
-    monkeypatch.setattr(events, "publish_stats", dict.fromkeys(events.publish_stats, 0))
-    burst = events.PUBLISH_CONCURRENCY + 20
+    monkeypatch.setattr(publisher, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(publisher, "MAX_PUBLISH_BACKLOG", 5)
+    monkeypatch.setattr(publisher, "publish_stats", dict.fromkeys(publisher.publish_stats, 0))
+    burst = publisher.PUBLISH_CONCURRENCY + 20
     await asyncio.gather(
         *(
-            events._publish([(events.owner_group(1), {"type": "owner.event", "n": n})], None)
+            publisher.publish([(owner_group(1), {"type": "owner.event", "n": n})], None)
             for n in range(burst)
         )
     )
-    stats = events.publish_stats
-    assert stats["dropped"] == burst - events.PUBLISH_CONCURRENCY - 5
-    assert stats["sent"] == len(layer.sent) == events.PUBLISH_CONCURRENCY + 5
+    stats = publisher.publish_stats
+    assert stats["dropped"] == burst - publisher.PUBLISH_CONCURRENCY - 5
+    assert stats["sent"] == len(layer.sent) == publisher.PUBLISH_CONCURRENCY + 5
     assert stats["waiting"] == stats["inFlight"] == 0
 
 
 async def test_a_revocation_is_never_dropped_even_past_the_backlog(monkeypatch):
     layer = CountingLayer()
-    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
-    monkeypatch.setattr(events, "MAX_PUBLISH_BACKLOG", 0)
-    monkeypatch.setattr(events, "publish_stats", dict.fromkeys(events.publish_stats, 0))
-    revoked = {"type": events.CREDENTIAL_REVOKED_MESSAGE_TYPE}
-    await events._publish(
-        [(events.owner_group(1), {"type": "owner.event"}), (events.token_group(7), revoked)],
+    monkeypatch.setattr(publisher, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(publisher, "MAX_PUBLISH_BACKLOG", 0)
+    monkeypatch.setattr(publisher, "publish_stats", dict.fromkeys(publisher.publish_stats, 0))
+    revoked = {"type": publisher.CREDENTIAL_REVOKED_MESSAGE_TYPE}
+    await publisher.publish(
+        [(owner_group(1), {"type": "owner.event"}), (token_group(7), revoked)],
         None,
     )
-    assert layer.sent == [(events.token_group(7), revoked)]
-    assert events.publish_stats["dropped"] == 1
+    assert layer.sent == [(token_group(7), revoked)]
+    assert publisher.publish_stats["dropped"] == 1

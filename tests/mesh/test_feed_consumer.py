@@ -1,4 +1,5 @@
-"""The owners' live feed websocket (mesh/feed.py, mesh/ws_auth.py) through the real ASGI app."""
+"""The owners' live feed websocket (mesh/feed/, mesh/credentials/websocket.py) through the
+real ASGI app."""
 
 import json
 import uuid
@@ -10,9 +11,13 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from makima_site.asgi import application
-from mesh import events, feed, services
-from mesh.models import Question
+from mesh.credentials import services as credential_services
+from mesh.feed import consumers as feed_consumers
+from mesh.models import MAX_RESPONSE_LENGTH, Question
+from mesh.questions import services as question_services
+from mesh.questions.events import pending_question_item
 from tests import factories
+from tests.mesh.conftest import in_thread
 
 PATH = "/ws/v1/mesh/questions/"
 ORIGIN = (b"origin", b"http://testserver")
@@ -87,7 +92,9 @@ ask = database_sync_to_async(factories.make_question)
 
 @database_sync_to_async
 def answer_by_service(question, owner, response="yes"):
-    return services.question_answer(question_id=question.id, owner=owner, response=response)
+    return question_services.question_answer(
+        question_id=question.id, owner=owner, response=response
+    )
 
 
 @database_sync_to_async
@@ -99,7 +106,7 @@ async def assert_refused(communicator, connected):
     """Accepted only to carry the close code: the very next output is a 4401 close."""
     assert connected
     output = await communicator.receive_output()
-    assert output == {"type": "websocket.close", "code": feed.CLOSE_UNAUTHORIZED}
+    assert output == {"type": "websocket.close", "code": feed_consumers.CLOSE_UNAUTHORIZED}
 
 
 # --- Authentication -------------------------------------------------------------------------
@@ -148,8 +155,8 @@ async def test_tool_key_header_refused_even_with_session(
 
 async def test_revoked_token_closed_4401(sockets, owner):
     """A revoked owner token is refused with 4401."""
-    token, raw = await database_sync_to_async(services.api_token_create)(owner=owner)
-    await database_sync_to_async(services.api_token_revoke)(token=token)
+    token, raw = await database_sync_to_async(credential_services.api_token_create)(owner=owner)
+    await database_sync_to_async(credential_services.api_token_revoke)(token=token)
     communicator, connected, _ = await sockets(subprotocols=["makima.bearer", raw])
     await assert_refused(communicator, connected)
 
@@ -240,14 +247,14 @@ async def test_question_asked_while_connecting_is_not_missed(
 ):
     """A question asked between joining the group and reading the snapshot still arrives."""
     task, _ = task_and_key
-    read_snapshot = feed._pending_payloads
+    read_snapshot = feed_consumers.pending_items
     asked = []
 
-    def ask_then_read(owner):
-        asked.append(factories.make_question(task, question="Mid-connect?"))
-        return read_snapshot(owner)
+    async def ask_then_read(owner):
+        asked.append(await in_thread(factories.make_question)(task, question="Mid-connect?"))
+        return await read_snapshot(owner)
 
-    monkeypatch.setattr(feed, "_pending_payloads", ask_then_read)
+    monkeypatch.setattr(feed_consumers, "pending_items", ask_then_read)
     communicator, _, _ = await sockets(subprotocols=["makima.bearer", owner_token])
     snapshot = await communicator.receive_json_from()
     event = await communicator.receive_json_from()
@@ -264,7 +271,7 @@ async def test_asked_event_reaches_the_owner(owner_socket, task_and_key):
     assert event == {
         "type": "question.asked",
         "question": await database_sync_to_async(
-            lambda: events.question_payload(Question.objects.get(pk=question.pk))
+            lambda: pending_question_item(Question.objects.get(pk=question.pk))
         )(),
     }
     assert event["question"]["taskName"] == task.name
@@ -291,7 +298,7 @@ async def test_expired_event_reaches_the_owner(owner_socket, task_and_key):
     task, _ = task_and_key
     question = await ask(task)
     await owner_socket.receive_json_from()
-    await database_sync_to_async(services.question_expire)(question_id=question.id)
+    await database_sync_to_async(question_services.question_expire)(question_id=question.id)
     assert await owner_socket.receive_json_from() == {
         "type": "question.expired",
         "questionId": str(question.id),
@@ -317,7 +324,7 @@ async def test_other_owner_receives_nothing(sockets, owner_socket, other_token, 
     assert (await other.receive_json_from())["questions"] == []
     task, _ = task_and_key
     question = await ask(task)
-    await database_sync_to_async(services.question_expire)(question_id=question.id)
+    await database_sync_to_async(question_services.question_expire)(question_id=question.id)
     assert (await owner_socket.receive_json_from())["type"] == "question.asked"
     assert (await owner_socket.receive_json_from())["type"] == "question.expired"
     assert await other.receive_nothing(timeout=0.2)
@@ -399,7 +406,7 @@ async def test_answer_expired_question_is_not_found(owner_socket, task_and_key):
     task, _ = task_and_key
     question = await ask(task)
     await owner_socket.receive_json_from()
-    await database_sync_to_async(services.question_expire)(question_id=question.id)
+    await database_sync_to_async(question_services.question_expire)(question_id=question.id)
     await owner_socket.receive_json_from()
     frame = await send_answer(owner_socket, str(question.id))
     assert frame["code"] == "NOT_FOUND"
@@ -409,7 +416,7 @@ async def test_answer_expired_question_is_not_found(owner_socket, task_and_key):
     ("response", "message"),
     [
         ("   ", "response must be a non-empty string."),
-        ("x" * (services.MAX_ANSWER_LENGTH + 1), "response must be at most 10000 characters."),
+        ("x" * (MAX_RESPONSE_LENGTH + 1), "response must be at most 10000 characters."),
         (42, "response must be a string."),
         (None, "response must be a string."),
     ],
@@ -516,7 +523,7 @@ async def test_flooding_socket_closed_4429(sockets, owner_token, settings):
     assert error["code"] == "RATE_LIMITED"
     assert await communicator.receive_output() == {
         "type": "websocket.close",
-        "code": feed.CLOSE_RATE_LIMITED,
+        "code": feed_consumers.CLOSE_RATE_LIMITED,
     }
 
 
@@ -547,7 +554,7 @@ async def test_revoking_the_token_closes_its_sockets_4401(sockets, owner):
     @database_sync_to_async
     def revoke():
         token = owner.api_tokens.get(prefix=revoked_raw.split("_")[1])
-        services.api_token_revoke(token=token)
+        credential_services.api_token_revoke(token=token)
 
     await revoke()
     assert await revoked_socket.receive_output() == {"type": "websocket.close", "code": 4401}

@@ -1,12 +1,12 @@
-"""The feed's per-socket frame rate limiter (mesh/feed.py::SlidingWindowLimiter)."""
+"""The feed's per-socket frame rate limiter (mesh/feed_consumers.py::SlidingWindowLimiter)."""
 
-from mesh import feed
+from mesh.feed.limiter import SlidingWindowLimiter
 
 
 def test_limiter_trips_on_sustained_rate_only():
     """21 frames/s for 5 s trips the 20/s-over-5-s limiter; 19.5 frames/s for a minute does not."""
-    fast = feed.SlidingWindowLimiter(per_second=20, window_seconds=5)
+    fast = SlidingWindowLimiter(per_second=20, window_seconds=5)
     tripped_at = next(n / 21 for n in range(21 * 10) if not fast.allow(now=n / 21))
     assert 4.7 < tripped_at < 5.0
-    steady = feed.SlidingWindowLimiter(per_second=20, window_seconds=5)
+    steady = SlidingWindowLimiter(per_second=20, window_seconds=5)
     assert all(steady.allow(now=n / 19.5) for n in range(int(19.5 * 60)))

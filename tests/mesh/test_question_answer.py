@@ -10,8 +10,8 @@ from django.test import Client
 from rest_framework import status
 
 from makima_site.errors import ApplicationError
-from mesh import services
 from mesh.models import Question
+from mesh.questions import services as question_services
 from tests import factories
 
 
@@ -56,7 +56,7 @@ def test_unknown_question_is_404(api, db):
 
 def test_withdrawn_question_is_404(api, question):
     """A question withdrawn by the auto timeout cannot be answered: 404."""
-    services.question_expire(question_id=question.id)
+    question_services.question_expire(question_id=question.id)
     reply = api.post(answer_path(question.id), {"response": "late"}, format="json")
     assert reply.status_code == status.HTTP_404_NOT_FOUND
     question.refresh_from_db()
@@ -147,7 +147,7 @@ def test_session_answer_enforces_csrf(owner, question):
 def test_service_rejects_an_empty_response(question, owner):
     """question_answer itself refuses a blank response (callers other than the API)."""
     with pytest.raises(ApplicationError) as caught:
-        services.question_answer(question_id=question.id, owner=owner, response=" ")
+        question_services.question_answer(question_id=question.id, owner=owner, response=" ")
     assert caught.value.code == "VALIDATION_ERROR"
 
 
@@ -162,7 +162,9 @@ def test_concurrent_answers_have_exactly_one_winner(task_and_key, owner):
     def answer(n: int) -> None:
         try:
             barrier.wait()
-            services.question_answer(question_id=question.id, owner=owner, response=f"a{n}")
+            question_services.question_answer(
+                question_id=question.id, owner=owner, response=f"a{n}"
+            )
             results.append("won")
         except ApplicationError as exc:
             results.append(exc.code)

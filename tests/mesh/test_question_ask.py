@@ -8,8 +8,9 @@ from rest_framework import status
 
 from directives.models import Directive
 from makima_site.errors import NotFound
-from mesh import question_consumers, services
 from mesh.models import Question
+from mesh.questions import waiting
+from mesh.tasks import services as task_services
 from tests import factories
 from tests.mesh.conftest import (
     ASK_PATH,
@@ -119,22 +120,6 @@ async def test_auto_mode_times_out_with_408_and_withdraws(hub, task_and_key, own
         await answer_async(question_id=question.id, owner=owner, response="too late")
 
 
-def test_other_modes_wait_timeout_seconds_then_withdraw(settings):
-    """A reconcile mode other than the three known ones waits timeoutSeconds (at least 1)."""
-    outcome = question_consumers.Outcome(question_id=None, status="pending")
-    plan = question_consumers.AskPlan(
-        outcome=outcome,
-        non_blocking=False,
-        phaseguard=False,
-        reconcile_mode="future-mode",
-        timeout_seconds=7,
-    )
-    assert question_consumers._ask_wait(plan) == (7.0, True)
-    settings.MESH_AUTO_TIMEOUT_SECONDS = 12
-    auto = question_consumers.AskPlan(outcome, False, False, "auto", 7)
-    assert question_consumers._ask_wait(auto) == (12.0, True)
-
-
 async def test_answer_wakes_the_blocked_ask(hub, task_and_key, owner, settings):
     """An answer returns the blocked ask with 200 well before the wait limit."""
     settings.MESH_AUTO_TIMEOUT_SECONDS = 10
@@ -170,12 +155,12 @@ async def test_answer_wakes_an_ask_in_this_process_without_the_channel_layer(
     _, key = task_and_key
     pending = asyncio.ensure_future(ask(key, {"question": "Go?", "phaseguard": True}, timeout=15))
     question_id = await asked_question_id(hub)
-    monkeypatch.setattr("mesh.events.get_channel_layer", lambda: BrokenLayer())
+    monkeypatch.setattr("mesh.events.publisher.get_channel_layer", lambda: BrokenLayer())
 
     def broken_publish(message):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr("mesh.events.publish_wake", broken_publish)
+    monkeypatch.setattr("mesh.events.publisher.publish_wake", broken_publish)
     await answer_async(question_id=question_id, owner=owner, response="local")
     reply = await asyncio.wait_for(pending, 1)
     assert reply.json()["response"] == "local"
@@ -186,13 +171,13 @@ async def test_a_woken_ask_takes_the_answer_from_the_wake_without_reading_the_ro
     hub, task_and_key, owner, settings, monkeypatch
 ):
     reads = []
-    real_read = question_consumers._read_outcome
+    real_read = waiting.read_outcome
 
     async def counting_read(question_id):
         reads.append(question_id)
         return await real_read(question_id)
 
-    monkeypatch.setattr(question_consumers, "_read_outcome", counting_read)
+    monkeypatch.setattr(waiting, "read_outcome", counting_read)
     settings.MESH_BLOCK_WAIT_SECONDS = 10
     _, key = task_and_key
     pending = asyncio.ensure_future(ask(key, {"question": "Go?", "phaseguard": True}, timeout=15))
@@ -216,13 +201,13 @@ async def test_ask_registers_before_the_row_exists(hub, task_and_key, monkeypatc
     """Register first: the waiter is in the hub before the question is created."""
     _, key = task_and_key
     seen = []
-    real_begin = question_consumers._begin_ask
+    real_begin = waiting.begin_ask
 
     async def spy(*args):
         seen.append(hub.future_count)
         return await real_begin(*args)
 
-    monkeypatch.setattr(question_consumers, "_begin_ask", spy)
+    monkeypatch.setattr(waiting, "begin_ask", spy)
     await ask(key, {"question": "Q?", "nonBlocking": True})
     assert seen == [1]
     assert hub.future_count == 0
@@ -234,14 +219,14 @@ async def test_answer_at_the_deadline_wins_over_the_timeout(
     """An answer that lands after the last read but before the withdrawal is returned (200)."""
     settings.MESH_AUTO_TIMEOUT_SECONDS = 0.05
     _, key = task_and_key
-    real_wait = question_consumers.wakeups.wait_until_settled
+    real_wait = waiting.wait_until_settled
 
     async def wait_then_answer(question_id, **kwargs):
         snapshot = await real_wait(question_id, **kwargs)
         await answer_async(question_id=question_id, owner=owner, response="just in time")
         return snapshot  # the stale "pending" snapshot: the withdrawal must notice the answer
 
-    monkeypatch.setattr(question_consumers.wakeups, "wait_until_settled", wait_then_answer)
+    monkeypatch.setattr(waiting, "wait_until_settled", wait_then_answer)
     reply = await ask(key, {"question": "Race?"})
     assert reply.status == status.HTTP_200_OK
     assert reply.json()["response"] == "just in time"
@@ -294,7 +279,7 @@ async def test_disconnect_mid_wait_ends_within_a_second_and_leaks_nothing(
     settings.MESH_BLOCK_WAIT_SECONDS = 30
     _, key = task_and_key
     created = asyncio.Event()
-    real_begin = question_consumers._begin_ask
+    real_begin = waiting.begin_ask
 
     async def begin_then_signal(*args):
         # The creation step hands its after-commit publish to the loop before the wait
@@ -304,7 +289,7 @@ async def test_disconnect_mid_wait_ends_within_a_second_and_leaks_nothing(
         created.set()
         return plan
 
-    monkeypatch.setattr(question_consumers, "_begin_ask", begin_then_signal)
+    monkeypatch.setattr(waiting, "begin_ask", begin_then_signal)
     before = {task for task in asyncio.all_tasks() if task is not asyncio.current_task()}
     comm = communicator(
         "POST", ASK_PATH, body={"question": "Hello?", "phaseguard": True}, tool_key=key
@@ -324,7 +309,7 @@ async def test_disconnect_mid_wait_ends_within_a_second_and_leaks_nothing(
     publishing = [
         task
         for task in asyncio.all_tasks()
-        if getattr(task.get_coro(), "__qualname__", "") == "_publish" and task not in before
+        if getattr(task.get_coro(), "__qualname__", "") == "publish" and task not in before
     ]
     if publishing:
         await asyncio.wait(publishing, timeout=2)
@@ -372,7 +357,7 @@ async def test_unknown_tool_key_is_401(hub, db):
 async def test_deleted_task_is_404(hub, owner, directive):
     """The key of a deleted task: 404 NOT_FOUND (task gone)."""
     task, key = await in_thread(factories.make_task)(owner, directive)
-    await in_thread(services.task_delete)(task=task)
+    await in_thread(task_services.task_delete)(task=task)
     reply = await ask(key, {"question": "Hi?"})
     assert reply.status == status.HTTP_404_NOT_FOUND
     assert reply.json()["code"] == "NOT_FOUND"

@@ -6,9 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework import status
 
-from mesh import services
 from mesh.models import Question
-from mesh.serializers import PendingQuestionSerializer
+from mesh.questions import services as question_services
+from mesh.questions.serializers import PendingQuestionSerializer
 from tests import factories
 
 LIST_PATH = "/api/v1/mesh/questions"
@@ -75,9 +75,9 @@ def test_only_the_callers_pending_questions(api, task_and_key, other_owner, owne
     task, _ = task_and_key
     pending = factories.make_question(task)
     answered = factories.make_question(task)
-    services.question_answer(question_id=answered.id, owner=owner, response="done")
+    question_services.question_answer(question_id=answered.id, owner=owner, response="done")
     withdrawn = factories.make_question(task)
-    services.question_expire(question_id=withdrawn.id)
+    question_services.question_expire(question_id=withdrawn.id)
     other_task, _ = factories.make_task(other_owner, factories.make_directive(other_owner))
     factories.make_question(other_task)
     assert [item["questionId"] for item in api.get(LIST_PATH).json()] == [str(pending.id)]
@@ -134,7 +134,7 @@ def test_detail_keeps_the_history_after_the_answer(api, task_and_key, owner):
     """After the answer: status answered, the response, answeredAt, answeredBy."""
     task, _ = task_and_key
     question = factories.make_question(task)
-    services.question_answer(question_id=question.id, owner=owner, response="ok")
+    question_services.question_answer(question_id=question.id, owner=owner, response="ok")
     body = api.get(f"{LIST_PATH}/{question.id}").json()
     assert body["status"] == "answered"
     assert body["response"] == "ok"
@@ -146,7 +146,7 @@ def test_detail_of_a_withdrawn_question(api, task_and_key):
     """A withdrawn question stays readable to its owner with status expired."""
     task, _ = task_and_key
     question = factories.make_question(task)
-    services.question_expire(question_id=question.id)
+    question_services.question_expire(question_id=question.id)
     assert api.get(f"{LIST_PATH}/{question.id}").json()["status"] == Question.Status.EXPIRED
 
 

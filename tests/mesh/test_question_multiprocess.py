@@ -14,8 +14,18 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from mesh import events, services, wakeups
 from mesh.models import Question
+from mesh.questions import services as question_services
+from mesh.wakeups import hub as wake_hub
+from mesh.wakeups.hub import WakeHub
+from mesh.wakeups.transports import (
+    PUBSUB_CLIENT_NAME,
+    WAKE_MESSAGE_TYPE,
+    RedisPubSubTransport,
+    publish_wake,
+    pubsub_channel,
+)
+from mesh.wakeups.wait import wait_until_settled
 from tests import factories
 from tests.live_daphne import free_port
 from tests.mesh.conftest import in_thread
@@ -28,11 +38,9 @@ needs_redis = pytest.mark.skipif(
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def pubsub_hub() -> wakeups.WakeHub:
+def pubsub_hub() -> WakeHub:
     """A hub with a Redis subscription of its own, as a separate server process has."""
-    return wakeups.WakeHub(
-        transport=wakeups.RedisPubSubTransport(settings.REDIS_URL, wakeups.pubsub_channel())
-    )
+    return WakeHub(transport=RedisPubSubTransport(settings.REDIS_URL, pubsub_channel()))
 
 
 class Outcome:
@@ -61,9 +69,7 @@ async def test_an_answer_wakes_waiters_in_two_processes(task_and_key, owner):
     try:
         read = outcome_reader(question.id)
         waiters = [
-            asyncio.ensure_future(
-                wakeups.wait_until_settled(question.id, timeout=10, read=read, hub=hub)
-            )
+            asyncio.ensure_future(wait_until_settled(question.id, timeout=10, read=read, hub=hub))
             for hub in (hub_a, hub_b)
         ]
         loop = asyncio.get_running_loop()
@@ -74,7 +80,7 @@ async def test_an_answer_wakes_waiters_in_two_processes(task_and_key, owner):
             assert loop.time() < deadline
             await asyncio.sleep(0.01)
         started = loop.time()
-        await in_thread(services.question_answer)(
+        await in_thread(question_services.question_answer)(
             question_id=question.id, owner=owner, response="both"
         )
         results = await asyncio.wait_for(asyncio.gather(*waiters), 2)
@@ -97,8 +103,8 @@ async def test_a_wake_published_by_another_process_reaches_the_hub(db):
         assert await hub.wait_ready()
         outcome = {"status": "answered", "response": "from B"}
         await asyncio.to_thread(
-            wakeups.publish_wake,
-            {"type": events.WAKE_MESSAGE_TYPE, "question_id": question_id, "outcome": outcome},
+            publish_wake,
+            {"type": WAKE_MESSAGE_TYPE, "question_id": question_id, "outcome": outcome},
         )
         assert await asyncio.wait_for(future, 2) == outcome
         hub.unregister(question_id, future)
@@ -112,7 +118,7 @@ async def test_the_subscriber_comes_back_after_its_connection_is_killed(db, monk
     resubscribes and every waiter re-reads its row (wakes may have been missed)."""
     import redis
 
-    monkeypatch.setattr(wakeups, "BACKOFF_INITIAL_SECONDS", 0.01)
+    monkeypatch.setattr(wake_hub, "BACKOFF_INITIAL_SECONDS", 0.01)
     hub = pubsub_hub()
     try:
         future = hub.register("q1")
@@ -120,7 +126,7 @@ async def test_the_subscriber_comes_back_after_its_connection_is_killed(db, monk
         client = redis.Redis.from_url(settings.REDIS_URL)
         killed = 0
         for info in client.client_list():
-            if info.get("name") == wakeups.PUBSUB_CLIENT_NAME and int(info.get("sub", 0)) > 0:
+            if info.get("name") == PUBSUB_CLIENT_NAME and int(info.get("sub", 0)) > 0:
                 client.client_kill_filter(_id=info["id"])
                 killed += 1
         assert killed >= 1

@@ -6,8 +6,9 @@ import uuid
 import pytest
 from rest_framework import status
 
-from mesh import services, wakeups
 from mesh.models import Question
+from mesh.questions import services as question_services
+from mesh.wakeups.hub import close_hub, get_hub
 from tests import factories
 from tests.mesh.conftest import (
     answer_async,
@@ -23,7 +24,7 @@ from tests.mesh.conftest import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 make_question = in_thread(factories.make_question)
-expire = in_thread(services.question_expire)
+expire = in_thread(question_services.question_expire)
 
 
 async def test_answered_before_the_poll_returns_at_once(hub, task_and_key, owner, settings):
@@ -197,18 +198,18 @@ async def test_disconnect_mid_poll_ends_within_a_second(hub, task_and_key, setti
 async def test_restart_survival_new_hub_same_database(task_and_key, owner):
     """Questions live in the database: after a "restart" (a new hub), a re-poll gets the answer."""
     _, key = task_and_key
-    first_hub = wakeups.get_hub()
+    first_hub = get_hub()
     asked = await ask(key, {"question": "Survive?", "nonBlocking": True})
     question_id = asked.json()["questionId"]
-    await wakeups.close_hub()  # the old process is gone, with its hub and listener
+    await close_hub()  # the old process is gone, with its hub and listener
     await answer_async(question_id=question_id, owner=owner, response="survived")
-    second_hub = wakeups.get_hub()
+    second_hub = get_hub()
     assert second_hub is not first_hub
     try:
         reply = await poll(key, question_id)
         assert reply.json()["response"] == "survived"
     finally:
-        await wakeups.close_hub()
+        await close_hub()
 
 
 async def test_restart_while_waiting_loses_no_answer(task_and_key, owner, settings):
@@ -216,14 +217,14 @@ async def test_restart_while_waiting_loses_no_answer(task_and_key, owner, settin
     settings.MESH_POLL_WAIT_SECONDS = 10
     task, key = task_and_key
     question = await make_question(task)
-    old_hub = wakeups.get_hub()
+    old_hub = get_hub()
     comm = communicator("GET", poll_path(question.id), tool_key=key)
     await comm.send_input({"type": "http.request", "body": b""})
     await until(lambda: old_hub.future_count == 1)
     await comm.send_input({"type": "http.disconnect"})  # the old server went down
     await comm.wait(timeout=1)
-    await wakeups.close_hub()
-    new_hub = wakeups.get_hub()
+    await close_hub()
+    new_hub = get_hub()
     try:
         pending = asyncio.ensure_future(poll(key, question.id, timeout=15))
         await until(lambda: new_hub.future_count == 1)
@@ -231,4 +232,4 @@ async def test_restart_while_waiting_loses_no_answer(task_and_key, owner, settin
         reply = await asyncio.wait_for(pending, 1)
         assert reply.json()["response"] == "after restart"
     finally:
-        await wakeups.close_hub()
+        await close_hub()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework import status
 from rest_framework.test import APIClient
 
-from mesh import services as mesh_services
+from mesh.tasks import services as task_services
 from orders.models import Order, OrderIdempotencyKey
 from tests import factories
 
@@ -203,7 +203,7 @@ def test_owner_token_is_401(api, directive):
 def test_rotated_tool_key_is_401(client_for, task_and_key):
     """After rotation the old key is 401."""
     task, old_key = task_and_key
-    mesh_services.task_rotate_tool_key(task=task)
+    task_services.task_rotate_tool_key(task=task)
     response = post(client_for(tool_key=old_key), {"title": "t"})
     assert response.status_code == status.HTTP_401_UNAUTHORIZED
 
@@ -211,7 +211,7 @@ def test_rotated_tool_key_is_401(client_for, task_and_key):
 def test_deleted_task_is_404(client_for, task_and_key):
     """The key of a deleted task: 404 NOT_FOUND."""
     task, key = task_and_key
-    mesh_services.task_delete(task=task)
+    task_services.task_delete(task=task)
     response = post(client_for(tool_key=key), {"title": "t"})
     assert response.status_code == status.HTTP_404_NOT_FOUND
     assert response.json()["code"] == "NOT_FOUND"

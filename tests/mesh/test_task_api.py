@@ -6,9 +6,9 @@ from django.utils import timezone
 from rest_framework import status
 
 from makima_site.errors import NotFound, Unauthorized
-from mesh import services
-from mesh.authentication import task_from_tool_key
+from mesh.credentials.authentication import task_from_tool_key
 from mesh.models import Task
+from mesh.tasks import services as task_services
 from tests import factories
 
 
@@ -143,7 +143,7 @@ def test_filter_by_status_and_directive(api, owner, directive):
     """?status= and ?directive= narrow the list; a bad status is 400."""
     other_directive = factories.make_directive(owner)
     running, _ = factories.make_task(owner, directive, name="a")
-    services.task_update(task=running, status="running")
+    task_services.task_update(task=running, status="running")
     factories.make_task(owner, directive, name="b")
     factories.make_task(owner, other_directive, name="c")
 

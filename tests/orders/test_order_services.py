@@ -131,9 +131,9 @@ def test_deleting_a_task_keeps_its_orders(owner, directive, task_and_key):
     """Orders outlive the task that filed them; only the link is cleared."""
     task, _ = task_and_key
     order = factories.make_order(owner, directive, filed_by_task=task)
-    from mesh import services as mesh_services
+    from mesh.tasks import services as task_services
 
-    mesh_services.task_delete(task=task)
+    task_services.task_delete(task=task)
     order.refresh_from_db()
     assert order.filed_by_task_id is None
 

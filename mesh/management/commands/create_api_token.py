@@ -2,7 +2,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from mesh import services
+from mesh.credentials import services as credential_services
+from mesh.owners import services as owner_services
 
 
 class Command(BaseCommand):
@@ -36,10 +37,10 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"Invalid username {username!r}: {' '.join(exc.messages)}"
                 ) from exc
-            owner = services.owner_create(username=username)
+            owner = owner_services.owner_create(username=username)
             self.stderr.write(f"Created owner {username!r} (no password, not staff).")
         elif not owner.is_active:
             raise CommandError(f"The owner {username!r} is inactive; activate it first.")
-        token, raw = services.api_token_create(owner=owner, name=name)
+        token, raw = credential_services.api_token_create(owner=owner, name=name)
         self.stderr.write(f"API token {token.prefix}… for {username!r}; shown once:")
         self.stdout.write(raw)

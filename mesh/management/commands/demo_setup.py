@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from mesh.demo import demo_setup
+from mesh.demo.setup import demo_setup
 
 
 class Command(BaseCommand):

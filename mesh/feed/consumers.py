@@ -1,0 +1,175 @@
+"""The owners' live question feed: the websocket at /ws/v1/mesh/questions/.
+
+Server frames: one {"type": "snapshot", "questions": [...]} on connect, then the owner's
+events as the services publish them after commit (question.asked / question.answered /
+question.expired), plus replies to the client's frames: "pong", "answer.accepted" and
+"error" {"code", "message", "questionId"}. Client frames: {"type": "ping"} and
+{"type": "answer", "questionId", "response"}. README.md ("Live feed") is the full
+protocol.
+
+The consumer joins the owner's group BEFORE it reads the snapshot, so a question asked in
+between is in the snapshot or arrives as an event (possibly both: clients key questions by
+questionId, so a repeat is harmless). It also joins its credential's group (the API token's,
+or the browser session's): revoking the token or logging the session out closes it with 4401.
+"""
+
+import json
+import logging
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from makima_site.db import db_step
+from makima_site.errors import ApplicationError
+from makima_site.formats import timestamp
+from mesh.credentials.websocket import BEARER_SUBPROTOCOL, TOKEN_ID_SCOPE_KEY
+from mesh.events.groups import owner_group, session_group, token_group
+from mesh.feed.frames import FrameError, error_frame, parse_frame, uuid_or_none
+from mesh.feed.limiter import SlidingWindowLimiter
+from mesh.models import Question
+from mesh.questions import selectors, services
+from mesh.questions.events import pending_question_item
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_RATE_LIMITED = 4429
+
+
+@db_step
+def pending_items(owner: Any) -> list[dict[str, Any]]:
+    return [
+        pending_question_item(question) for question in selectors.question_list_pending(owner=owner)
+    ]
+
+
+@db_step
+def _answer(owner: Any, question_id: str, response: str) -> Question:
+    return services.question_answer(question_id=question_id, owner=owner, response=response)
+
+
+class QuestionFeedConsumer(AsyncWebsocketConsumer):
+    """One owner's socket: snapshot, live events, answers and pings."""
+
+    owner = None
+    group: str | None = None
+    credential_group: str | None = None
+    closing = False
+
+    async def connect(self):
+        offered = self.scope.get("subprotocols") or []
+        subprotocol = BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Channels can only send a custom close code on an accepted socket; nothing is
+            # sent between the accept and the close.
+            self.closing = True
+            await self.accept(subprotocol)
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        self.owner = user
+        self.limiter = SlidingWindowLimiter(
+            per_second=settings.MESH_WS_RATE_PER_SECOND,
+            window_seconds=settings.MESH_WS_RATE_WINDOW_SECONDS,
+        )
+        self.group = owner_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.credential_group = self._credential_group()
+        if self.credential_group is not None:
+            await self.channel_layer.group_add(self.credential_group, self.channel_name)
+        await self.accept(subprotocol)
+        questions = await pending_items(user)
+        await self._send_frame({"type": "snapshot", "questions": questions})
+
+    def _credential_group(self) -> str | None:
+        """The group that closes this socket when its credential ends: the API token's, or
+        the browser session's."""
+        token_id = self.scope.get(TOKEN_ID_SCOPE_KEY)
+        if token_id is not None:
+            return token_group(token_id)
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None) if session is not None else None
+        return session_group(session_key) if session_key else None
+
+    async def disconnect(self, code):
+        for attribute in ("group", "credential_group"):
+            group = getattr(self, attribute)
+            if group is not None:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                setattr(self, attribute, None)
+
+    async def credential_revoked(self, message):
+        """The token was revoked or the session logged out: close with 4401 at once."""
+        if not self.closing:
+            self.closing = True
+            await self.close(code=CLOSE_UNAUTHORIZED)
+
+    async def owner_event(self, message):
+        """A frame the services published to this owner's group, relayed as is."""
+        if not self.closing:
+            await self._send_frame(message["event"])
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closing:
+            return
+        if not self.limiter.allow():
+            self.closing = True
+            await self._send_frame(
+                error_frame(
+                    "RATE_LIMITED",
+                    f"More than {settings.MESH_WS_RATE_PER_SECOND:g} frames a second; "
+                    "reconnect and send less often.",
+                )
+            )
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        try:
+            frame = parse_frame(text_data, bytes_data)
+            kind = frame.get("type")
+            if kind == "ping":
+                await self._send_frame({"type": "pong"})
+            elif kind == "answer":
+                await self._answer(frame)
+            else:
+                raise FrameError(
+                    "UNKNOWN_TYPE",
+                    f'Unknown frame type {str(kind)[:40]!r}; send "answer" or "ping".',
+                )
+        except FrameError as exc:
+            await self._send_frame(error_frame(exc.code, exc.message, exc.question_id))
+
+    async def _answer(self, frame: dict[str, Any]) -> None:
+        raw_id = frame.get("questionId")
+        question_id = uuid_or_none(raw_id)
+        if question_id is None:
+            echoed = raw_id if isinstance(raw_id, str) and len(raw_id) <= 100 else None
+            raise FrameError(
+                "VALIDATION_ERROR", "questionId must be the UUID of a pending question.", echoed
+            )
+        response = frame.get("response")
+        if not isinstance(response, str):
+            raise FrameError("VALIDATION_ERROR", "response must be a string.", question_id)
+        try:
+            question = await _answer(self.owner, question_id, response)
+        except ApplicationError as exc:
+            await self._send_frame(error_frame(exc.code, exc.message, question_id, exc.details))
+            return
+        except Exception:
+            logger.exception("Answering question %s over the feed failed", question_id)
+            await self._send_frame(
+                error_frame(
+                    "INTERNAL_ERROR", "The answer could not be saved; try again.", question_id
+                )
+            )
+            return
+        await self._send_frame(
+            {
+                "type": "answer.accepted",
+                "questionId": question_id,
+                "answeredAt": timestamp(question.answered_at),
+            }
+        )
+
+    async def _send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":")))

@@ -1,0 +1,103 @@
+"""The OpenAPI description of the two waiting supervisor endpoints (ask, poll)."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.views import APIView
+
+from makima_site.errors import NotFound
+from makima_site.openapi import error_response
+from mesh.credentials.authentication import ToolKeyAuthentication
+from mesh.questions.serializers import AskQuestionResultSerializer, AskQuestionSerializer
+from mesh.questions.views import QUESTION_ID
+
+_error = error_response
+
+# Never routed: add_consumer_endpoints hands these to drf-spectacular under the endpoints'
+# paths. The statuses listed are exactly those the endpoints answer.
+_TOOL_KEY_ERRORS = {
+    401: _error("UNAUTHORIZED: missing, unknown or rotated tool key (owner tokens too)."),
+    403: _error("NOT_DIRECTIVE_TASK: the task has no directive."),
+    405: _error("METHOD_NOT_ALLOWED."),
+}
+
+
+class SupervisorAskDoc(APIView):
+    authentication_classes = [ToolKeyAuthentication]
+
+    @extend_schema(
+        operation_id="mesh_supervisor_questions_ask",
+        summary="Ask the owner a question and wait for the answer",
+        description=(
+            "Records the question (task, directive, owner) and waits per the timeout policy: "
+            "`nonBlocking` → 200 at once with `response: null`; `phaseguard`, or a semi-auto / "
+            "manual directive → waits MESH_BLOCK_WAIT_SECONDS (300), then 200 with "
+            "`stillPending: true` (re-poll); an auto directive → waits "
+            "MESH_AUTO_TIMEOUT_SECONDS (30), then 408 with `timedOut: true` and the question "
+            "is withdrawn; any other mode → waits `timeoutSeconds`, then as auto. An answer at "
+            "any point → 200 with `response`. A client that disconnects leaves the question "
+            "pending (it can re-poll)."
+        ),
+        request=AskQuestionSerializer,
+        responses={
+            200: AskQuestionResultSerializer,
+            400: _error("VALIDATION_ERROR (with `details`): bad field, or not a JSON object."),
+            404: _error("NOT_FOUND: the task was deleted."),
+            408: OpenApiResponse(
+                AskQuestionResultSerializer,
+                description="Auto-mode timeout: `timedOut: true`; the question is withdrawn.",
+            ),
+            413: _error("PAYLOAD_TOO_LARGE: body over 1 MiB."),
+            **_TOOL_KEY_ERRORS,
+        },
+        tags=["Mesh Supervisor"],
+    )
+    def post(self, request):
+        raise NotFound("Served by the ASGI consumer.")
+
+
+class SupervisorPollDoc(APIView):
+    authentication_classes = [ToolKeyAuthentication]
+
+    @extend_schema(
+        operation_id="mesh_supervisor_questions_poll",
+        summary="Wait again for the answer to your question",
+        description=(
+            "Answered → 200 with `response` (the same answer on every poll). Pending → waits "
+            "MESH_POLL_WAIT_SECONDS (300), then 200 with `stillPending: true`. Unknown, "
+            "another task's, or withdrawn (auto timeout) → 404."
+        ),
+        parameters=[QUESTION_ID],
+        request=None,
+        responses={
+            200: AskQuestionResultSerializer,
+            404: _error("NOT_FOUND: unknown, another task's or withdrawn question; task gone."),
+            **_TOOL_KEY_ERRORS,
+        },
+        tags=["Mesh Supervisor"],
+    )
+    def get(self, request, question_id: str):
+        raise NotFound("Served by the ASGI consumer.")
+
+
+def add_consumer_endpoints(endpoints: list[Any]) -> list[Any]:
+    """PREPROCESSING_HOOK: describe the Channels consumers (ask, poll) in the schema.
+
+    They are served by mesh.questions.consumers ahead of Django, so Django's URLconf does
+    not list them; their documentation views (never routed) stand in here.
+    """
+    return [
+        *endpoints,
+        (
+            "/api/v1/mesh/supervisor/questions",
+            r"^api/v1/mesh/supervisor/questions$",
+            "POST",
+            SupervisorAskDoc.as_view(),
+        ),
+        (
+            "/api/v1/mesh/supervisor/questions/{question_id}/poll",
+            r"^api/v1/mesh/supervisor/questions/(?P<question_id>[^/]+)/poll$",
+            "GET",
+            SupervisorPollDoc.as_view(),
+        ),
+    ]

@@ -1,0 +1,36 @@
+"""Reads of questions: an owner's are scoped to the owner, a task's to the task."""
+
+import uuid
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+
+from mesh.models import Question, Task
+
+
+def question_list_pending(*, owner: User) -> QuerySet[Question]:
+    """The owner's pending questions, oldest first."""
+    return (
+        Question.objects.filter(owner=owner, status=Question.Status.PENDING)
+        .select_related("task", "directive")
+        .order_by("created_at", "id")
+    )
+
+
+def question_get(*, owner: User, question_id: uuid.UUID) -> Question | None:
+    """One of the owner's questions; another owner's is None (as if it did not exist)."""
+    return (
+        Question.objects.filter(owner=owner, pk=question_id)
+        .select_related("task", "directive", "answered_by")
+        .first()
+    )
+
+
+def question_get_for_task(*, task: Task, question_id: uuid.UUID) -> Question | None:
+    """The task's own question; another task's is None (as if it did not exist)."""
+    return Question.objects.filter(task=task, pk=question_id).first()
+
+
+def question_get_outcome(*, question_id: uuid.UUID) -> tuple[str, str | None] | None:
+    """(status, response) of a question, or None when it is gone. One indexed read."""
+    return Question.objects.filter(pk=question_id).values_list("status", "response").first()

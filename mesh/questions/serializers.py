@@ -1,0 +1,181 @@
+"""The shapes of the question endpoints and events: each defined once, here."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from mesh.models import (
+    DEFAULT_TIMEOUT_SECONDS,
+    MAX_CHOICE_LENGTH,
+    MAX_CHOICES,
+    MAX_CONTEXT_LENGTH,
+    MAX_QUESTION_LENGTH,
+    MAX_RESPONSE_LENGTH,
+    MAX_TIMEOUT_SECONDS,
+    Question,
+)
+from mesh.questions.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    not_blank,
+)
+
+
+class AskQuestionSerializer(serializers.Serializer):
+    """Body of POST /api/v1/mesh/supervisor/questions (the reference's AskQuestionRequest)."""
+
+    question = StrictCharField(
+        max_length=MAX_QUESTION_LENGTH,
+        trim_whitespace=False,
+        validators=[not_blank],
+        help_text=f"The question for the owner (1–{MAX_QUESTION_LENGTH:,} characters).",
+    )
+    choices = serializers.ListField(
+        child=StrictCharField(
+            max_length=MAX_CHOICE_LENGTH, trim_whitespace=False, validators=[not_blank]
+        ),
+        max_length=MAX_CHOICES,
+        required=False,
+        default=list,
+        help_text=(
+            f"Up to {MAX_CHOICES} distinct choices of up to {MAX_CHOICE_LENGTH} characters each."
+        ),
+    )
+    # The contract's field is named "context", like DRF's serializer context attribute.
+    context = StrictCharField(  # type: ignore[assignment]
+        max_length=MAX_CONTEXT_LENGTH,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        default=None,
+        help_text=f"Background for the owner (up to {MAX_CONTEXT_LENGTH:,} characters).",
+    )
+    timeout_seconds = StrictIntegerField(
+        min_value=1,
+        max_value=MAX_TIMEOUT_SECONDS,
+        required=False,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help_text=(
+            "How long to wait when no other rule of the timeout policy applies "
+            f"(1–{MAX_TIMEOUT_SECONDS:,}; see the description)."
+        ),
+    )
+    phaseguard = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Block up to the block wait, then answer 200 stillPending.",
+    )
+    multi_select = StrictBooleanField(
+        required=False, default=False, help_text="The owner may pick several choices."
+    )
+    non_blocking = StrictBooleanField(
+        required=False, default=False, help_text="Return at once without waiting."
+    )
+    question_type = serializers.ChoiceField(
+        choices=Question.QuestionType.choices,
+        required=False,
+        default=Question.QuestionType.GENERAL,
+    )
+
+    def validate_choices(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Choices must be distinct.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("multi_select") and not attrs.get("choices"):
+            raise serializers.ValidationError(
+                {"multi_select": ["multiSelect needs at least one choice."]}
+            )
+        return attrs
+
+
+class AskQuestionResultSerializer(serializers.Serializer):
+    """The reply of ask and poll (the reference's AskQuestionResponse); renders an AskResult
+    (mesh.questions.waiting)."""
+
+    question_id = serializers.UUIDField()
+    response = serializers.CharField(allow_null=True)
+    timed_out = serializers.BooleanField()
+    still_pending = serializers.BooleanField()
+
+
+class AnswerQuestionSerializer(serializers.Serializer):
+    response = StrictCharField(
+        max_length=MAX_RESPONSE_LENGTH,
+        trim_whitespace=False,
+        validators=[not_blank],
+        help_text=f"The owner's answer (1–{MAX_RESPONSE_LENGTH:,} characters).",
+    )
+
+
+class AnswerQuestionResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+
+
+class PendingQuestionSerializer(serializers.Serializer):
+    """A pending question: the item of GET /api/v1/mesh/questions and of the feed's frames
+    (mesh.questions.events). Beyond the reference's fields it carries taskName and
+    directiveTitle (when there is a directive) so a reader sees names, not ids;
+    select_related("task", "directive") first."""
+
+    question_id = serializers.UUIDField(source="id")
+    task_id = serializers.UUIDField()
+    task_name = serializers.CharField(source="task.name", help_text="The asking task's name.")
+    question = serializers.CharField()
+    choices = serializers.ListField(child=serializers.CharField())
+    context = serializers.CharField(allow_null=True)  # type: ignore[assignment]
+    created_at = serializers.DateTimeField()
+    multi_select = serializers.BooleanField()
+    question_type = serializers.ChoiceField(choices=Question.QuestionType.choices)
+    directive_id = serializers.UUIDField(
+        required=False, help_text="Omitted when the question has no directive."
+    )
+    directive_title = serializers.CharField(
+        source="directive.title",
+        required=False,
+        help_text="The directive's title; omitted with directiveId.",
+    )
+
+    def to_representation(self, instance: Question) -> dict[str, Any]:
+        item: dict[str, Any] = super().to_representation(instance)
+        if instance.directive_id is None:
+            item.pop("directive_id", None)
+            item.pop("directive_title", None)
+        return item
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    """One question with its outcome, for its owner (history stays queryable)."""
+
+    question_id = serializers.UUIDField(source="id", read_only=True)
+    task_id = serializers.UUIDField(read_only=True)
+    directive_id = serializers.UUIDField(read_only=True, allow_null=True)
+    answered_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Username of the owner who answered."
+    )
+
+    class Meta:
+        model = Question
+        fields = [
+            "question_id",
+            "task_id",
+            "directive_id",
+            "question",
+            "choices",
+            "context",
+            "question_type",
+            "multi_select",
+            "phaseguard",
+            "non_blocking",
+            "timeout_seconds",
+            "status",
+            "response",
+            "answered_at",
+            "answered_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields

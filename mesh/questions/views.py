@@ -1,0 +1,108 @@
+"""Owner-facing question endpoints (plain DRF views): list pending, read one, answer.
+
+The two waiting supervisor endpoints are ASGI applications (mesh.questions.consumers),
+described in the OpenAPI schema by mesh.questions.schema.
+"""
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from makima_site.errors import NotFound
+from makima_site.openapi import error_response
+from makima_site.throttles import AnswerThrottle
+from makima_site.viewsets import request_owner
+from mesh.questions import selectors, services
+from mesh.questions.serializers import (
+    AnswerQuestionResultSerializer,
+    AnswerQuestionSerializer,
+    PendingQuestionSerializer,
+    QuestionSerializer,
+)
+
+QUESTION_ID = OpenApiParameter(
+    "question_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Question id"
+)
+
+_error = error_response
+
+
+def _question_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("Question not found.") from None
+
+
+class PendingQuestionListView(APIView):
+    """GET /api/v1/mesh/questions — the caller's pending questions, oldest first."""
+
+    @extend_schema(
+        summary="List your pending questions (oldest first; a bare array, not paginated)",
+        responses={200: PendingQuestionSerializer(many=True), 401: _error("Not signed in.")},
+        tags=["Mesh"],
+    )
+    def get(self, request):
+        questions = selectors.question_list_pending(owner=request.user)
+        return Response(PendingQuestionSerializer(questions, many=True).data)
+
+
+class QuestionDetailView(APIView):
+    """GET /api/v1/mesh/questions/{id} — one of the caller's questions with its outcome."""
+
+    @extend_schema(
+        summary="Get one of your questions with its status and answer",
+        parameters=[QUESTION_ID],
+        responses={
+            200: QuestionSerializer,
+            401: _error("Not signed in."),
+            404: _error("Unknown, or another owner's."),
+        },
+        tags=["Mesh"],
+    )
+    def get(self, request, question_id: str):
+        question = selectors.question_get(owner=request.user, question_id=_question_id(question_id))
+        if question is None:
+            raise NotFound("Question not found.")
+        return Response(QuestionSerializer(question).data)
+
+
+class AnswerQuestionView(APIView):
+    """POST /api/v1/mesh/questions/{id}/answer — the first answer wins and wakes the asker."""
+
+    throttle_classes = [AnswerThrottle]
+
+    @extend_schema(
+        summary="Answer one of your pending questions",
+        parameters=[QUESTION_ID],
+        request=AnswerQuestionSerializer,
+        responses={
+            200: AnswerQuestionResultSerializer,
+            400: _error("VALIDATION_ERROR: empty or over 10,000 characters, or not JSON."),
+            401: _error("Not signed in."),
+            403: _error("FORBIDDEN: another owner's question."),
+            404: _error("NOT_FOUND: unknown or withdrawn."),
+            409: _error("ALREADY_ANSWERED: the first answer stands."),
+        },
+        tags=["Mesh"],
+    )
+    def post(self, request: Request, question_id: str) -> Response:
+        pk = _question_id(question_id)
+        try:
+            data = request.data
+        except exceptions.ParseError as exc:
+            # Malformed JSON is a bad input like any other: VALIDATION_ERROR, not PARSE_ERROR.
+            raise exceptions.ValidationError({"non_field_errors": [str(exc.detail)]}) from exc
+        serializer = AnswerQuestionSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        services.question_answer(
+            question_id=pk,
+            owner=request_owner(request),
+            response=serializer.validated_data["response"],
+        )
+        return Response({"success": True})

@@ -1,0 +1,186 @@
+"""POST /api/v1/mesh/supervisor/orders — a directive task files a spike or chore order.
+
+The reference's `create_order_for_task`, byte-for-byte in shape, plus an Idempotency-Key
+header so a retry after a dropped connection never files twice.
+"""
+
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from makima_site.errors import ApplicationError
+from makima_site.openapi import error_response
+from mesh.credentials.authentication import ToolKeyAuthentication
+from orders import services
+from orders.models import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_REPOSITORY_URL_LENGTH,
+    MAX_TITLE_LENGTH,
+    Order,
+)
+from orders.serializers import LabelListField
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+TASK_ORDER_TYPES = (Order.OrderType.SPIKE, Order.OrderType.CHORE)
+INVALID_ORDER_TYPE_MESSAGE = "Only spike and chore order types are allowed from directive tasks"
+
+
+class TaskOrderInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
+    description = serializers.CharField(
+        max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
+    priority = serializers.ChoiceField(choices=Order.Priority.choices, default="medium")
+    order_type = serializers.CharField(
+        default="spike", help_text="spike or chore; any other value is 400 INVALID_ORDER_TYPE."
+    )
+    labels = LabelListField(default=list, help_text="Up to 20 distinct labels, 1..50 chars.")
+    repository_url = serializers.URLField(
+        max_length=MAX_REPOSITORY_URL_LENGTH,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Defaults to the directive's repository URL.",
+    )
+
+    def validate_order_type(self, value: str) -> str:
+        if value not in TASK_ORDER_TYPES:
+            raise serializers.ValidationError(INVALID_ORDER_TYPE_MESSAGE, code="invalid_order_type")
+        return value
+
+
+class TaskOrderSerializer(serializers.ModelSerializer):
+    """Exactly the reference's response keys."""
+
+    directive_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "title",
+            "description",
+            "priority",
+            "status",
+            "order_type",
+            "directive_id",
+            "labels",
+            "repository_url",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+def _idempotency_key(request) -> str | None:
+    raw = request.headers.get(IDEMPOTENCY_HEADER)
+    if raw is None:
+        return None
+    key = raw.strip()
+    problem = None
+    if not key:
+        problem = "must not be blank"
+    elif len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        problem = f"must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
+    elif not key.isascii() or not key.isprintable():
+        problem = "must be printable ASCII"
+    if problem is None:
+        return key
+    message = f"The {IDEMPOTENCY_HEADER} header {problem} (a UUID is a good key)."
+    raise ApplicationError(
+        message, code="VALIDATION_ERROR", details={IDEMPOTENCY_HEADER: [message]}
+    )
+
+
+def _raise_input_errors(serializer: TaskOrderInputSerializer) -> None:
+    """INVALID_ORDER_TYPE as in the reference when orderType is the problem; else the rest."""
+    order_type_errors = serializer.errors.get("order_type", [])
+    if any(getattr(error, "code", None) == "invalid_order_type" for error in order_type_errors):
+        raise ApplicationError(
+            INVALID_ORDER_TYPE_MESSAGE,
+            code="INVALID_ORDER_TYPE",
+            details={"orderType": [INVALID_ORDER_TYPE_MESSAGE]},
+        )
+    raise ValidationError(serializer.errors)
+
+
+class TaskOrderCreateView(APIView):
+    authentication_classes = [ToolKeyAuthentication]
+    permission_classes: list = []
+
+    @extend_schema(
+        operation_id="mesh_supervisor_orders_create",
+        summary="File a spike or chore order for the calling task's directive",
+        description=(
+            "The order is filed on the task's directive for the task's owner, records the "
+            "task, and takes the directive's repository URL unless one is given. Send an "
+            f"`{IDEMPOTENCY_HEADER}` header to make retries safe: the same task sending the "
+            "same key again within 24 hours gets the first order back (201, same id) instead "
+            "of a new one; another task's key is its own."
+        ),
+        tags=["Mesh Supervisor"],
+        request=TaskOrderInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                name=IDEMPOTENCY_HEADER,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                type=str,
+                description=(
+                    "Optional, 1..255 printable ASCII characters (a UUID is a good choice). "
+                    "Honoured per task for 24 hours."
+                ),
+            )
+        ],
+        responses={
+            201: OpenApiResponse(
+                response=TaskOrderSerializer,
+                description=(
+                    "The order filed (for a repeated Idempotency-Key: the first order filed "
+                    "with it)."
+                ),
+            ),
+            400: error_response(
+                "INVALID_ORDER_TYPE (orderType is not spike or chore) or VALIDATION_ERROR "
+                "(see details; nothing was stored)."
+            ),
+            401: error_response("UNAUTHORIZED: no tool key, or an unknown or rotated one."),
+            403: error_response("NOT_DIRECTIVE_TASK: the task has no directive."),
+            404: error_response("NOT_FOUND: the tool key's task was deleted."),
+            413: error_response("PAYLOAD_TOO_LARGE: the body is over 1 MiB."),
+        },
+        examples=[
+            OpenApiExample(
+                "A spike",
+                request_only=True,
+                value={
+                    "title": "Investigate flaky login test",
+                    "description": "Fails one run in ten on CI.",
+                    "priority": "high",
+                    "orderType": "spike",
+                    "labels": ["ci", "auth"],
+                },
+            )
+        ],
+    )
+    def post(self, request):
+        task = request.auth
+        idempotency_key = _idempotency_key(request)
+        serializer = TaskOrderInputSerializer(data=request.data)
+        if not serializer.is_valid():
+            _raise_input_errors(serializer)
+        order = services.order_create(
+            owner=task.owner,
+            directive=task.directive,
+            filed_by_task=task,
+            idempotency_key=idempotency_key,
+            **serializer.validated_data,
+        )
+        return Response(TaskOrderSerializer(order).data, status=status.HTTP_201_CREATED)
