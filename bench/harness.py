@@ -50,7 +50,7 @@ LONG_WAITS = {
     "MESH_POLL_WAIT_SECONDS": 900,
 }
 LEAK_WAITS = {**LONG_WAITS, "MESH_AUTO_TIMEOUT_SECONDS": 1}
-# Throttles (issue 6) must not shape a benchmark, but their bookkeeping belongs in the
+# Throttles must not shape a benchmark, but their bookkeeping belongs in the
 # measured cost: keep them on, with limits far above any rate used here.
 UNTHROTTLED_ENV = {
     "THROTTLE_ASK_RATE": "10000000/min",

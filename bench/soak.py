@@ -1,4 +1,4 @@
-"""The soak of issue 6: minutes of steady mixed load on two daphne processes (PostgreSQL +
+"""The soak: minutes of steady mixed load on two daphne processes (PostgreSQL +
 Redis). Run by bench/run.py (`bench/run.py soak --minutes 5`); not in the default run, not in
 CI.
 

@@ -2,9 +2,9 @@
 
 1. migrate the configured database (DATABASE_URL, else a throwaway SQLite file);
 2. create an owner with an API token (manage.py create_api_token --create-user) and a
-   directive task with a tool key (mesh.services through manage.py shell);
+   directive task with a tool key (the services, through manage.py shell);
 3. start daphne on a free port with tiny MESH_* waits and throttles off;
-4. run schemathesis (positive + negative data) with the checks of issue 6, bounded by
+4. run schemathesis (positive + negative data) with the reliability checks, bounded by
    examples per operation and a total time budget; both credentials come from
    fuzz/schemathesis.toml;
 5. stop daphne. The exit status is schemathesis' (non-zero on any failure).

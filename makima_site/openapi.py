@@ -87,7 +87,7 @@ def _served_by_a_consumer(path: str) -> bool:
 
 def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
     if _served_by_a_consumer(path):
-        # The consumers document their own statuses (mesh.schema); of the site-wide ones
+        # The consumers document their own statuses (mesh.questions.schema); of the site-wide ones
         # only the rate limits reach them (makima_site.throttles).
         return ["429"]
     codes = ["404", "406", "413", "429", "503"]

@@ -390,7 +390,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Mesh -----------------------------------------------------------------------------------
-# How long blocking question requests wait (DESIGN.md §2). Tests set these tiny.
+# How long blocking question requests wait (mesh/questions/policy.py). Tests set these tiny.
 MESH_BLOCK_WAIT_SECONDS = _env_float("MESH_BLOCK_WAIT_SECONDS", 300)
 MESH_AUTO_TIMEOUT_SECONDS = _env_float("MESH_AUTO_TIMEOUT_SECONDS", 30)
 MESH_POLL_WAIT_SECONDS = _env_float("MESH_POLL_WAIT_SECONDS", 300)

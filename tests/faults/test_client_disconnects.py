@@ -1,4 +1,4 @@
-"""Client disconnects: 1,000 asks whose clients drop mid-wait (issue 6, Faults)."""
+"""Client disconnects: 1,000 asks whose clients drop mid-wait."""
 
 import asyncio
 import contextlib

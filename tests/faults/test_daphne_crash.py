@@ -1,4 +1,4 @@
-"""`kill -9` of a daphne process with 100 pending questions (issue 6, Faults)."""
+"""`kill -9` of a daphne process with 100 pending questions."""
 
 import asyncio
 import time

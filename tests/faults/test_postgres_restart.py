@@ -1,4 +1,4 @@
-"""PostgreSQL restarts under load (issue 6, Faults)."""
+"""PostgreSQL restarts under load."""
 
 import asyncio
 import time

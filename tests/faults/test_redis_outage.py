@@ -1,4 +1,4 @@
-"""Redis stops while 100 asks are blocked on a two-process deployment (issue 6, Faults)."""
+"""Redis stops while 100 asks are blocked on a two-process deployment."""
 
 import asyncio
 import time

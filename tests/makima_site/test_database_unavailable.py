@@ -1,4 +1,4 @@
-"""An unreachable database is 503 DB_UNAVAILABLE in the error shape, never a 500 (issue 6).
+"""An unreachable database is 503 DB_UNAVAILABLE in the error shape, never a 500.
 
 The real outage (a private PostgreSQL stopped under load) is tests/faults/test_postgres_restart.py;
 these pin each path's mapping without one.

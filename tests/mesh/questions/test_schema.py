@@ -1,5 +1,5 @@
 """The OpenAPI schema describes the ask/poll consumers truthfully, though Django never
-routes them (mesh.schema.add_consumer_endpoints)."""
+routes them (mesh.questions.schema.add_consumer_endpoints)."""
 
 import pytest
 from django.urls import Resolver404, resolve

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 needs_redis = pytest.mark.skipif(
     not settings.REDIS_URL, reason="needs Redis: set REDIS_URL (the PostgreSQL+Redis CI pass)"
 )
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def pubsub_hub() -> WakeHub:

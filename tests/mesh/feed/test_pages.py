@@ -1,4 +1,4 @@
-"""The live questions page (mesh/pages.py) and its link in the admin header."""
+"""The live questions page (mesh/feed/pages.py) and its link in the admin header."""
 
 from django.conf import settings
 from rest_framework import status

@@ -5,7 +5,6 @@ import json
 import uuid
 
 import pytest
-from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.test import Client
@@ -67,7 +66,7 @@ async def sockets():
 def session_cookie():
     """A Cookie header carrying a logged-in session of the given user."""
 
-    @database_sync_to_async
+    @in_thread
     def build(user) -> tuple[bytes, bytes]:
         client = Client()
         client.force_login(user)
@@ -87,17 +86,17 @@ async def owner_socket(sockets, owner_token):
     return communicator
 
 
-ask = database_sync_to_async(factories.make_question)
+ask = in_thread(factories.make_question)
 
 
-@database_sync_to_async
+@in_thread
 def answer_by_service(question, owner, response="yes"):
     return question_services.question_answer(
         question_id=question.id, owner=owner, response=response
     )
 
 
-@database_sync_to_async
+@in_thread
 def reload(question):
     return Question.objects.get(pk=question.pk)
 
@@ -155,8 +154,8 @@ async def test_tool_key_header_refused_even_with_session(
 
 async def test_revoked_token_closed_4401(sockets, owner):
     """A revoked owner token is refused with 4401."""
-    token, raw = await database_sync_to_async(credential_services.api_token_create)(owner=owner)
-    await database_sync_to_async(credential_services.api_token_revoke)(token=token)
+    token, raw = await in_thread(credential_services.api_token_create)(owner=owner)
+    await in_thread(credential_services.api_token_revoke)(token=token)
     communicator, connected, _ = await sockets(subprotocols=["makima.bearer", raw])
     await assert_refused(communicator, connected)
 
@@ -190,7 +189,7 @@ async def test_token_in_query_string_is_ignored(sockets, owner_token):
 async def test_inactive_owner_token_closed_4401(sockets, owner, owner_token):
     """A deactivated owner's token is refused."""
     owner.is_active = False
-    await database_sync_to_async(owner.save)()
+    await in_thread(owner.save)()
     communicator, connected, _ = await sockets(subprotocols=["makima.bearer", owner_token])
     await assert_refused(communicator, connected)
 
@@ -213,8 +212,8 @@ async def test_snapshot_lists_only_own_pending_questions(
     second = await ask(task, question="Second?", multi_select=True)
     answered = await ask(task, question="Done?")
     await answer_by_service(answered, owner)
-    other_task, _ = await database_sync_to_async(factories.make_task)(
-        other_owner, await database_sync_to_async(factories.make_directive)(other_owner)
+    other_task, _ = await in_thread(factories.make_task)(
+        other_owner, await in_thread(factories.make_directive)(other_owner)
     )
     await ask(other_task, question="Not yours")
 
@@ -270,7 +269,7 @@ async def test_asked_event_reaches_the_owner(owner_socket, task_and_key):
     event = await owner_socket.receive_json_from()
     assert event == {
         "type": "question.asked",
-        "question": await database_sync_to_async(
+        "question": await in_thread(
             lambda: pending_question_item(Question.objects.get(pk=question.pk))
         )(),
     }
@@ -298,7 +297,7 @@ async def test_expired_event_reaches_the_owner(owner_socket, task_and_key):
     task, _ = task_and_key
     question = await ask(task)
     await owner_socket.receive_json_from()
-    await database_sync_to_async(question_services.question_expire)(question_id=question.id)
+    await in_thread(question_services.question_expire)(question_id=question.id)
     assert await owner_socket.receive_json_from() == {
         "type": "question.expired",
         "questionId": str(question.id),
@@ -324,7 +323,7 @@ async def test_other_owner_receives_nothing(sockets, owner_socket, other_token, 
     assert (await other.receive_json_from())["questions"] == []
     task, _ = task_and_key
     question = await ask(task)
-    await database_sync_to_async(question_services.question_expire)(question_id=question.id)
+    await in_thread(question_services.question_expire)(question_id=question.id)
     assert (await owner_socket.receive_json_from())["type"] == "question.asked"
     assert (await owner_socket.receive_json_from())["type"] == "question.expired"
     assert await other.receive_nothing(timeout=0.2)
@@ -377,8 +376,8 @@ async def test_answer_unknown_question_is_not_found(owner_socket):
 
 async def test_answer_other_owners_question_is_forbidden(owner_socket, other_owner):
     """Answering another owner's question gives FORBIDDEN and changes nothing."""
-    directive = await database_sync_to_async(factories.make_directive)(other_owner)
-    other_task, _ = await database_sync_to_async(factories.make_task)(other_owner, directive)
+    directive = await in_thread(factories.make_directive)(other_owner)
+    other_task, _ = await in_thread(factories.make_task)(other_owner, directive)
     question = await ask(other_task)
     frame = await send_answer(owner_socket, str(question.id))
     assert (frame["type"], frame["code"], frame["questionId"]) == (
@@ -406,7 +405,7 @@ async def test_answer_expired_question_is_not_found(owner_socket, task_and_key):
     task, _ = task_and_key
     question = await ask(task)
     await owner_socket.receive_json_from()
-    await database_sync_to_async(question_services.question_expire)(question_id=question.id)
+    await in_thread(question_services.question_expire)(question_id=question.id)
     await owner_socket.receive_json_from()
     frame = await send_answer(owner_socket, str(question.id))
     assert frame["code"] == "NOT_FOUND"
@@ -544,14 +543,14 @@ async def test_steady_socket_under_the_rate_stays_open(sockets, owner_token, set
 # --- a socket ends with its credential ---------------------------------------------------------
 async def test_revoking_the_token_closes_its_sockets_4401(sockets, owner):
     """A revoked token's sockets close at once; the owner's other sockets stay open."""
-    revoked_raw = await database_sync_to_async(factories.make_token)(owner)
-    kept_raw = await database_sync_to_async(factories.make_token)(owner)
+    revoked_raw = await in_thread(factories.make_token)(owner)
+    kept_raw = await in_thread(factories.make_token)(owner)
     revoked_socket, _, _ = await sockets(subprotocols=["makima.bearer", revoked_raw])
     kept_socket, _, _ = await sockets(subprotocols=["makima.bearer", kept_raw])
     for communicator in (revoked_socket, kept_socket):
         assert (await communicator.receive_json_from())["type"] == "snapshot"
 
-    @database_sync_to_async
+    @in_thread
     def revoke():
         token = owner.api_tokens.get(prefix=revoked_raw.split("_")[1])
         credential_services.api_token_revoke(token=token)
@@ -564,7 +563,7 @@ async def test_revoking_the_token_closes_its_sockets_4401(sockets, owner):
 
 async def test_logging_out_closes_the_sessions_sockets_4401(sockets, owner, other_token):
     client = Client()
-    await database_sync_to_async(client.force_login)(owner)
+    await in_thread(client.force_login)(owner)
     session_id = client.cookies[django_settings.SESSION_COOKIE_NAME].value
     cookie = (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={session_id}".encode())
     session_socket, connected, _ = await sockets(headers=[cookie])
@@ -572,7 +571,7 @@ async def test_logging_out_closes_the_sessions_sockets_4401(sockets, owner, othe
     other_socket, _, _ = await sockets(subprotocols=["makima.bearer", other_token])
     for communicator in (session_socket, other_socket):
         assert (await communicator.receive_json_from())["type"] == "snapshot"
-    response = await database_sync_to_async(client.post)("/accounts/logout/")
+    response = await in_thread(client.post)("/accounts/logout/")
     assert response.status_code == 302
     assert await session_socket.receive_output() == {"type": "websocket.close", "code": 4401}
     assert await other_socket.receive_nothing(timeout=0.2)

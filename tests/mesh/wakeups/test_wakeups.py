@@ -1,4 +1,4 @@
-"""mesh.wakeups: the per-process wake hub and wait_until_settled."""
+"""mesh.wakeups: the per-process wake hub, its transports and wait_until_settled."""
 
 import asyncio
 from dataclasses import dataclass

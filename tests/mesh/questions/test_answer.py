@@ -1,4 +1,4 @@
-"""POST /api/v1/mesh/questions/{id}/answer and mesh.services.question_answer."""
+"""POST /api/v1/mesh/questions/{id}/answer and mesh.questions.services.question_answer."""
 
 import threading
 import uuid
