@@ -1,4 +1,4 @@
-"""ASGI entry: HTTP goes to the Channels consumers of the waiting endpoints first, then to
+"""ASGI entry: HTTP goes to the waiting endpoints (plain ASGI applications) first, then to
 Django; websockets go through the Origin check and authentication to the URL router."""
 
 import gc

@@ -2,7 +2,7 @@
 most MAX_CONCURRENT_REQUESTS requests in Django at once per process.
 
 Every view behind Django here is synchronous (DRF, the admin, the page); the waiting
-endpoints are Channels consumers routed ahead of Django (makima_site/asgi.py).
+endpoints are plain ASGI applications routed ahead of Django (makima_site/asgi.py).
 
 One thread: Django's own ASGIHandler loads the middleware for async mode, so each
 MiddlewareMixin hook (process_request/view/response) runs through its own sync_to_async hop,

@@ -1,6 +1,6 @@
 """Security headers for HTTP responses Django's middleware never sees.
 
-The waiting endpoints (ask, poll) are Channels consumers routed ahead of Django
+The waiting endpoints (ask, poll) are plain ASGI applications routed ahead of Django
 (makima_site/asgi.py), so SecurityMiddleware and XFrameOptionsMiddleware do not run for
 them. This ASGI middleware adds the same headers, from the same settings, to every HTTP
 response that lacks them; Django's own responses already carry them, so for those it

@@ -16,6 +16,12 @@ _pools: dict[tuple, object] = {}
 _pools_lock = threading.Lock()
 
 
+def shared_pools() -> list[object]:
+    """The connection pools this process shares between its cache backends."""
+    with _pools_lock:
+        return list(_pools.values())
+
+
 class SharedPoolRedisCacheClient(django_redis.RedisCacheClient):
     def _get_connection_pool(self, write):
         index = self._get_connection_pool_index(write)

@@ -34,7 +34,7 @@ async def _channel_layer_ok() -> bool:
     # A plain channel name (no "!"), not layer.new_channel(): channels_redis receives every
     # process-local ("!") channel of a layer through ONE lock, held by whichever receive()
     # came first, and that receive only reads ITS real channel. Once the wake hub's listener
-    # (mesh.wakehub.<id>!) held it, a "healthz.<id>!" channel never got its message, and
+    # ("specific.<id>!") held it, a "healthz.<id>!" channel never got its message, and
     # /healthz said channelLayer unavailable for as long as the process lived.
     channel = f"healthz.{uuid.uuid4().hex}"
     try:

@@ -58,7 +58,7 @@ class AuthFailureThrottleMiddleware:
     Every 401 an API request gets counts against its address; once the address is over the
     limit, its API requests get 429 THROTTLED before any credential is looked at, so a
     guesser learns nothing more until the window ends. Successful requests count nothing.
-    The Channels consumers (ask, poll) apply the same rule themselves.
+    The waiting endpoints (ask, poll) apply the same rule themselves.
     """
 
     def __init__(self, get_response):

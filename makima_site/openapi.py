@@ -6,7 +6,7 @@ and a postprocessing hook that documents the errors every operation can give.
   input, 404 everywhere (unknown ids, pages past the end), 406 (an Accept header nothing
   satisfies), 413 (body over the size limit), 429 (rate limits, with Retry-After) and 503
   (a dependency is down). An operation's own description of a code is kept. Operations
-  served by the Channels consumers document their own statuses; they only get 429.
+  served by the waiting endpoints document their own statuses; they only get 429.
 """
 
 import re

@@ -59,7 +59,7 @@ def _env_ints(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
-def _env_rate(name: str, default: str) -> str | None:
+def env_rate(name: str, default: str) -> str | None:
     """A throttle rate "N/period" (period s, min, hour, day); "off" switches the limit off."""
     value = (os.environ.get(name) or default).strip()
     if value.lower() in {"off", "none", "0"}:
@@ -352,10 +352,10 @@ REST_FRAMEWORK = {
     "JSON_UNDERSCOREIZE": {"no_underscore_before_number": True},
     # Rate limits (makima_site/throttles.py); "off" switches one off. Counted in CACHES.
     "DEFAULT_THROTTLE_RATES": {
-        "ask": _env_rate("THROTTLE_ASK_RATE", "120/min"),
-        "answer": _env_rate("THROTTLE_ANSWER_RATE", "120/min"),
-        "token_create": _env_rate("THROTTLE_TOKEN_CREATE_RATE", "20/hour"),
-        "auth_failure": _env_rate("THROTTLE_AUTH_FAILURE_RATE", "30/min"),
+        "ask": env_rate("THROTTLE_ASK_RATE", "120/min"),
+        "answer": env_rate("THROTTLE_ANSWER_RATE", "120/min"),
+        "token_create": env_rate("THROTTLE_TOKEN_CREATE_RATE", "20/hour"),
+        "auth_failure": env_rate("THROTTLE_AUTH_FAILURE_RATE", "30/min"),
     },
     # How many proxies in front of daphne append to X-Forwarded-For; 0 trusts only the
     # socket's address (a client could otherwise forge its address to dodge the limits).
@@ -372,7 +372,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
-    # The waiting endpoints are Channels consumers; this hook documents them.
+    # The waiting endpoints are routed ahead of Django; this hook documents them.
     "PREPROCESSING_HOOKS": ["mesh.questions.schema.add_consumer_endpoints"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

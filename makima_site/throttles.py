@@ -9,8 +9,7 @@ so concurrent processes never lose a count (DRF's SimpleRateThrottle reads and r
 history list, which races across processes).
 
 - `throttle_check(scope, ident)` counts one request and returns the seconds to wait when
-  over the limit (None when allowed); async code (the Channels ask consumer) awaits
-  `athrottle_check`.
+  over the limit (None when allowed); the ask endpoint calls it in its database step.
 - `OwnerScopedThrottle` subclasses are the DRF throttles per owner.
 - Failed authentications per client address are counted by
   makima_site.middleware.AuthFailureThrottleMiddleware with `auth_failure_record` and
@@ -22,6 +21,7 @@ history list, which races across processes).
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.core.cache import cache, caches
@@ -56,6 +56,25 @@ def _window(duration: int, now: float) -> tuple[int, float]:
     return index, (index + 1) * duration - now
 
 
+@dataclass(frozen=True)
+class _Window:
+    key: str  # the counter of `ident` in this window
+    limit: int
+    duration: int
+    remaining: float  # seconds until the window ends
+
+
+def _current_window(scope: str, ident: object) -> _Window | None:
+    """The counter window of `ident` in `scope` right now; None when the scope is unlimited."""
+    rate = _rate(scope)
+    if rate is None:
+        return None
+    limit, duration = rate
+    index, remaining = _window(duration, time.time())
+    key = _KEY_FORMAT.format(scope=scope, ident=ident, window=index)
+    return _Window(key, limit, duration, remaining)
+
+
 def _retry_after(wait: float) -> float:
     # Whole seconds, at least one: a client told "0" would retry at once and be refused again.
     return float(max(1, math.ceil(wait)))
@@ -67,7 +86,8 @@ def _count(key: str, *, timeout: int) -> int:
     if isinstance(backend, RedisCache):
         # One round trip instead of Django's three (add; incr = EXISTS + INCR): SET NX EX
         # then INCR in one pipeline. Plain integers are what RedisCache stores for ints, so
-        # cache.get() reads the counter back.
+        # cache.get() reads the counter back. backend._cache is RedisCache's client, a Django
+        # internal: test_on_redis_the_limit_holds_across_processes fails if it changes.
         name = backend.make_and_validate_key(key)
         with backend._cache.get_client(name, write=True).pipeline() as pipe:
             pipe.set(name, 0, ex=timeout, nx=True)
@@ -84,25 +104,19 @@ def _count(key: str, *, timeout: int) -> int:
 
 def throttle_check(scope: str, ident: object) -> float | None:
     """Count one request of `ident` in `scope`; the seconds to wait if it is over the limit."""
-    rate = _rate(scope)
-    if rate is None:
+    window = _current_window(scope, ident)
+    if window is None:
         return None
-    limit, duration = rate
-    index, remaining = _window(duration, time.time())
-    key = _KEY_FORMAT.format(scope=scope, ident=ident, window=index)
     try:
-        count = _count(key, timeout=duration + 1)
+        count = _count(window.key, timeout=window.duration + 1)
     except Exception:
         # Fail open: an unreachable cache (Redis down) must not stop owners answering or
         # tasks asking; limits resume when it is back.
         logger.warning("Rate limit %s not counted: the cache is unreachable", scope)
         return None
-    if count > limit:
-        return _retry_after(remaining)
+    if count > window.limit:
+        return _retry_after(window.remaining)
     return None
-
-
-athrottle_check = sync_to_async(throttle_check, thread_sensitive=False)
 
 
 def auth_failure_wait(address: str) -> float | None:
@@ -110,19 +124,16 @@ def auth_failure_wait(address: str) -> float | None:
 
     Only reads the counter: a request is counted by `auth_failure_record` once it got a 401.
     """
-    rate = _rate(AUTH_FAILURE_SCOPE)
-    if rate is None:
+    window = _current_window(AUTH_FAILURE_SCOPE, address)
+    if window is None:
         return None
-    limit, duration = rate
-    index, remaining = _window(duration, time.time())
-    key = _KEY_FORMAT.format(scope=AUTH_FAILURE_SCOPE, ident=address, window=index)
     try:
-        failures = cache.get(key) or 0
+        failures = cache.get(window.key) or 0
     except Exception:
         logger.warning("Failed-authentication limit not checked: the cache is unreachable")
         return None
-    if failures >= limit:
-        return _retry_after(remaining)
+    if failures >= window.limit:
+        return _retry_after(window.remaining)
     return None
 
 
@@ -154,7 +165,7 @@ def request_client_address(request) -> str:
 
 
 def scope_client_address(scope: dict) -> str:
-    """client_address() of an ASGI HTTP scope (for the Channels consumers)."""
+    """client_address() of an ASGI HTTP scope (for the waiting endpoints)."""
     client = scope.get("client") or (None, None)
     forwarded_for = None
     for name, value in scope.get("headers", []):

@@ -3,8 +3,8 @@ from rest_framework.routers import DefaultRouter
 
 from mesh.credentials.views import ApiTokenViewSet
 from mesh.questions.views import AnswerQuestionView, PendingQuestionListView, QuestionDetailView
+from mesh.tasks.orders import TaskOrderCreateView
 from mesh.tasks.views import TaskViewSet
-from orders.supervisor import TaskOrderCreateView
 
 router = DefaultRouter(trailing_slash=True)
 router.register("tasks", TaskViewSet, basename="task")

@@ -3,11 +3,14 @@ orders inline on their directive. A non-superuser staff owner sees and edits onl
 orders and may only pick their own directives."""
 
 import uuid
+from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import BaseModelAdmin
 from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -138,30 +141,36 @@ class OwnDirectiveListFilter(admin.SimpleListFilter):
         return queryset.filter(directive_id=directive_id)
 
 
-def _set_status_action(status: Order.Status):
-    description = f"Mark selected orders {status.label.lower()}"
+def _bulk_action(
+    name: str, description: str, apply: Callable[[QuerySet[Order]], int], done: str
+) -> Callable[..., None]:
+    """An admin action that applies one bulk service to the selected orders."""
 
     @admin.action(permissions=["change"], description=description)
-    def action(modeladmin, request, queryset):
-        count = services.order_bulk_set_status(orders=queryset, status=status)
-        modeladmin.message_user(
-            request, f"{count} order(s) marked {status.label.lower()}.", messages.SUCCESS
-        )
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Order]):
+        count = apply(queryset)
+        modeladmin.message_user(request, f"{count} order(s) {done}.", messages.SUCCESS)
 
-    action.__name__ = f"mark_{status.value}"
+    action.__name__ = name
     return action
 
 
-def _set_priority_action(priority: Order.Priority):
-    @admin.action(permissions=["change"], description=f"Set priority of selected to {priority}")
-    def action(modeladmin, request, queryset):
-        count = services.order_bulk_set_priority(orders=queryset, priority=priority)
-        modeladmin.message_user(
-            request, f"{count} order(s) set to priority {priority}.", messages.SUCCESS
-        )
+def _set_status_action(status: Order.Status) -> Callable[..., None]:
+    return _bulk_action(
+        f"mark_{status.value}",
+        f"Mark selected orders {status.label.lower()}",
+        lambda orders: services.order_bulk_set_status(orders=orders, status=status),
+        f"marked {status.label.lower()}",
+    )
 
-    action.__name__ = f"set_priority_{priority.value}"
-    return action
+
+def _set_priority_action(priority: Order.Priority) -> Callable[..., None]:
+    return _bulk_action(
+        f"set_priority_{priority.value}",
+        f"Set priority of selected to {priority}",
+        lambda orders: services.order_bulk_set_priority(orders=orders, priority=priority),
+        f"set to priority {priority}",
+    )
 
 
 def _admin_link(viewname: str, pk, text: str):

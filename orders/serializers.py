@@ -24,23 +24,40 @@ class LabelListField(serializers.ListField):
         return labels
 
 
+# The fields both the owner's and the task's order bodies take, with the model's bounds.
+def title_field() -> serializers.CharField:
+    return serializers.CharField(max_length=MAX_TITLE_LENGTH)
+
+
+def description_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
+
+
+def repository_url_field(help_text: str) -> serializers.URLField:
+    return serializers.URLField(
+        max_length=MAX_REPOSITORY_URL_LENGTH,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=help_text,
+    )
+
+
+# The keys every order shape starts with (the reference's, for a task-filed order).
+ORDER_CORE_FIELDS = ["id", "title", "description", "priority", "status", "order_type"]
+
+
 class OrderSerializer(serializers.ModelSerializer):
     """An order as its owner reads and writes it."""
 
     directive = OwnDirectiveField(help_text="The id of one of your directives.")
     directive_title = serializers.CharField(source="directive.title", read_only=True)
-    title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
-    description = serializers.CharField(
-        max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_null=True, allow_blank=True
-    )
+    title = title_field()
+    description = description_field()
     labels = LabelListField(required=False, help_text="Up to 20 distinct labels, 1..50 chars.")
-    repository_url = serializers.URLField(
-        max_length=MAX_REPOSITORY_URL_LENGTH,
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        help_text="Defaults to the directive's repository URL on creation.",
-    )
+    repository_url = repository_url_field("Defaults to the directive's repository URL on creation.")
     filed_by_task = serializers.UUIDField(
         source="filed_by_task_id",
         read_only=True,
@@ -51,12 +68,7 @@ class OrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "id",
-            "title",
-            "description",
-            "priority",
-            "status",
-            "order_type",
+            *ORDER_CORE_FIELDS,
             "directive",
             "directive_title",
             "labels",

@@ -102,7 +102,7 @@ def order_create(
     if idempotency_key is not None and filed_by_task is None:
         raise ValueError("An idempotency key needs the filing task it belongs to.")
     if idempotency_key is not None and filed_by_task is not None:
-        earlier = _order_for_idempotency_key(task=filed_by_task, key=idempotency_key)
+        earlier = order_get_by_idempotency_key(task=filed_by_task, key=idempotency_key)
         if earlier is not None:
             return earlier
 
@@ -127,14 +127,14 @@ def order_create(
             OrderIdempotencyKey.objects.create(task=filed_by_task, key=idempotency_key, order=order)
     except IntegrityError:
         # A concurrent request with the same key committed first; its order is the answer.
-        winner = _order_for_idempotency_key(task=filed_by_task, key=idempotency_key)
+        winner = order_get_by_idempotency_key(task=filed_by_task, key=idempotency_key)
         if winner is None:
             raise
         return winner
     return order
 
 
-def _order_for_idempotency_key(*, task: "Task", key: str) -> Order | None:
+def order_get_by_idempotency_key(*, task: "Task", key: str) -> Order | None:
     """The order this task filed with this key within the window; forgets expired keys."""
     record = (
         OrderIdempotencyKey.objects.select_related("order")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +23,20 @@ from django.db import connections
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 _START_TIMEOUT_SECONDS = 30
+
+
+def off_thread(function, *args, **kwargs):
+    """Run database code in a worker thread that closes its connections afterwards (a test
+    that drives a server from a sync loop — Playwright's, say — cannot query on its own)."""
+
+    def run():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 def free_port() -> int:

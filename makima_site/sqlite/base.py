@@ -22,6 +22,12 @@ _idle: dict[str, list] = {}
 _idle_lock = threading.Lock()
 
 
+def idle_count(name: str) -> int:
+    """How many closed connections of this database file are kept for reuse."""
+    with _idle_lock:
+        return len(_idle.get(name, []))
+
+
 def discard_idle(name: str | None = None) -> None:
     """Close the kept connections (of one database file, or all): the file is going away."""
     with _idle_lock:

@@ -81,7 +81,7 @@ class SupervisorPollDoc(APIView):
 
 
 def add_consumer_endpoints(endpoints: list[Any]) -> list[Any]:
-    """PREPROCESSING_HOOK: describe the Channels consumers (ask, poll) in the schema.
+    """PREPROCESSING_HOOK: describe the waiting endpoints (ask, poll) in the schema.
 
     They are served by mesh.questions.consumers ahead of Django, so Django's URLconf does
     not list them; their documentation views (never routed) stand in here.

@@ -5,8 +5,9 @@ asyncio futures of the requests waiting on it, and ONE long-lived listener task 
 transport (mesh.wakeups.transports): Redis pub/sub shared by every process when REDIS_URL is
 set, the in-memory channel layer in the one embedded process. Services publish after commit
 (mesh.events.publisher); the publishing process also wakes its own waiters directly
-(`wake_local`), before any transport. docs/architecture.md ("The wake") has the why: one
-listener, not a channel per waiter, and pub/sub between processes, with their figures.
+(`wake_local`), with no round trip through a transport. docs/architecture.md ("The wake")
+has the why (one listener, not a channel per waiter; pub/sub between processes) and the
+figures.
 
 A wake carries the settled outcome ({"status", "response", ...}), published after the commit
 that stored it, so a woken waiter returns at once without reading the row again; a wake
@@ -137,6 +138,13 @@ class WakeHub:
         """Make every local waiter re-read its row (wakes may have been missed)."""
         for question_id in list(self._waiters):
             self.wake(question_id)
+
+    def stop_listener(self) -> "asyncio.Task[None] | None":
+        """Cancel the running listener and return its task (tests of the restart path)."""
+        listener = self._listener
+        if listener is not None:
+            listener.cancel()
+        return listener
 
     # --- the listener ---------------------------------------------------------------------
     def ensure_listener(self) -> None:

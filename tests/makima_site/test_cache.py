@@ -31,5 +31,5 @@ def test_every_thread_uses_the_same_connection_pool():
         thread.join()
     assert len({id(backend) for backend in backends}) == 3
     assert len({id(pool) for pool in pools}) == 1
-    assert pools[0] in shared_cache._pools.values()
+    assert pools[0] in shared_cache.shared_pools()
     assert caches["default"].get("pool-check") == 1

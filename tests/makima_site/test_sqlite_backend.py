@@ -83,6 +83,6 @@ def test_at_most_max_idle_connections_are_kept():
         thread.join()
     key = connection.get_connection_params()["database"]
     assert len({id(raw) for raw in wrappers}) == barrier.parties
-    assert len(sqlite_base._idle[key]) == sqlite_base.MAX_IDLE_CONNECTIONS
+    assert sqlite_base.idle_count(key) == sqlite_base.MAX_IDLE_CONNECTIONS
     sqlite_base.discard_idle(key)
-    assert not sqlite_base._idle.get(key)
+    assert sqlite_base.idle_count(key) == 0

@@ -71,13 +71,6 @@ def test_a_new_window_starts_a_new_count(rates, monkeypatch):
     assert throttles.throttle_check("ask", "task-1") is None
 
 
-async def test_athrottle_check_works_from_async_code(rates):
-    """The ask consumer awaits the same counter."""
-    rates(ask="1/min")
-    assert await throttles.athrottle_check("ask", "task-1") is None
-    assert await throttles.athrottle_check("ask", "task-1") == 50
-
-
 # --- token creation per owner ---------------------------------------------------------------
 def test_token_creation_over_the_rate_is_429_and_creates_nothing(rates, api, owner):
     """POST /api/v1/tokens/ beyond the owner's rate is 429 THROTTLED with Retry-After."""
@@ -214,7 +207,7 @@ def test_a_malformed_rate_in_the_environment_is_refused(monkeypatch, capsys, val
     """THROTTLE_*_RATE must be N/period or off; anything else stops the site at start."""
     monkeypatch.setenv("THROTTLE_ASK_RATE", value)
     with pytest.raises(SystemExit):
-        site_settings._env_rate("THROTTLE_ASK_RATE", "1/min")
+        site_settings.env_rate("THROTTLE_ASK_RATE", "1/min")
     assert "THROTTLE_ASK_RATE" in capsys.readouterr().err
 
 
@@ -222,7 +215,7 @@ def test_a_malformed_rate_in_the_environment_is_refused(monkeypatch, capsys, val
 def test_rates_from_the_environment(monkeypatch, value, expected):
     """A well-formed rate is kept, off switches the scope off, empty means the default."""
     monkeypatch.setenv("THROTTLE_ASK_RATE", value)
-    assert site_settings._env_rate("THROTTLE_ASK_RATE", "1/min") == expected
+    assert site_settings.env_rate("THROTTLE_ASK_RATE", "1/min") == expected
 
 
 async def test_async_auth_failure_helpers_share_the_middlewares_count(rates):

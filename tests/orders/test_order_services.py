@@ -91,9 +91,11 @@ def test_losing_an_idempotency_race_returns_the_winners_order(owner, directive, 
         filed_by_task=task,
         idempotency_key="k",
     )
-    real_lookup = services._order_for_idempotency_key
+    real_lookup = services.order_get_by_idempotency_key
     with mock.patch.object(
-        services, "_order_for_idempotency_key", side_effect=[None, real_lookup(task=task, key="k")]
+        services,
+        "order_get_by_idempotency_key",
+        side_effect=[None, real_lookup(task=task, key="k")],
     ):
         loser = services.order_create(
             owner=owner,
@@ -112,7 +114,7 @@ def test_integrity_error_without_a_winner_is_raised(owner, directive, task_and_k
     """An IntegrityError that is not a lost race propagates."""
     task, _ = task_and_key
     with (
-        mock.patch.object(services, "_order_for_idempotency_key", return_value=None),
+        mock.patch.object(services, "order_get_by_idempotency_key", return_value=None),
         mock.patch.object(OrderIdempotencyKey.objects, "create", side_effect=IntegrityError),
         pytest.raises(IntegrityError),
     ):

@@ -10,13 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 from websockets.sync.client import connect
 
 from mesh.models import Question
 from tests import factories
-from tests.live_daphne import ARTIFACTS
+from tests.live_daphne import ARTIFACTS, off_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,20 +38,6 @@ FakeNotification.requestPermission = () => {
 window.Notification = FakeNotification;
 document.hasFocus = () => false;
 """
-
-
-def orm(function, *args, **kwargs):
-    """Run database code off this thread: Playwright's sync API keeps an event loop here, and
-    Django refuses synchronous queries next to a running loop."""
-
-    def run():
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 @pytest.fixture
@@ -98,10 +83,10 @@ def test_question_appears_and_a_click_answers_the_blocked_ask(
 ):
     """A task's blocking ask shows up live (with a notification once allowed); clicking a
     choice returns it to the task."""
-    directive = orm(
+    directive = off_thread(
         factories.make_directive, page_owner, title="Ship the release", reconcile_mode="manual"
     )
-    task, tool_key = orm(factories.make_task, page_owner, directive, name="release-bot")
+    task, tool_key = off_thread(factories.make_task, page_owner, directive, name="release-bot")
     server = daphne_servers("browser", MESH_BLOCK_WAIT_SECONDS="60", MESH_POLL_WAIT_SECONDS="60")
     page = browser_page
     page.add_init_script(FAKE_NOTIFICATIONS)
@@ -162,18 +147,20 @@ def test_multi_select_free_text_and_answers_from_elsewhere(
 ):
     """Multi-select sends a JSON array; free text sends the text; an answer given in another
     tab removes the question from the page."""
-    directive = orm(factories.make_directive, page_owner, title="Ops", reconcile_mode="manual")
-    task, _ = orm(factories.make_task, page_owner, directive, name="ops-bot")
-    multi = orm(
+    directive = off_thread(
+        factories.make_directive, page_owner, title="Ops", reconcile_mode="manual"
+    )
+    task, _ = off_thread(factories.make_task, page_owner, directive, name="ops-bot")
+    multi = off_thread(
         factories.make_question,
         task,
         question="Which regions?",
         choices=["eu, west", "us-east", "ap"],
         multi_select=True,
     )
-    free = orm(factories.make_question, task, question="Any release notes to add?")
-    elsewhere = orm(factories.make_question, task, question="Answered in another tab?")
-    api_token = orm(factories.make_token, page_owner)
+    free = off_thread(factories.make_question, task, question="Any release notes to add?")
+    elsewhere = off_thread(factories.make_question, task, question="Answered in another tab?")
+    api_token = off_thread(factories.make_token, page_owner)
     server = daphne_servers("browser")
     page = browser_page
 
@@ -211,7 +198,7 @@ def test_multi_select_free_text_and_answers_from_elsewhere(
     expect(page.locator("#empty")).to_be_visible()
     expect(page).to_have_title("Questions — Makima mesh")
 
-    stored = orm(
+    stored = off_thread(
         lambda: {row.pk: row for row in Question.objects.filter(pk__in=[multi.pk, free.pk])}
     )
     assert json.loads(stored[multi.pk].response) == ["eu, west", "ap"]
@@ -221,8 +208,10 @@ def test_multi_select_free_text_and_answers_from_elsewhere(
 def test_connection_state_and_reconnect(page_owner, daphne_servers, browser_page):
     """When the server goes away the page says so and reconnects by itself when it is back,
     picking up a question asked meanwhile from the fresh snapshot."""
-    directive = orm(factories.make_directive, page_owner, title="Ops", reconcile_mode="manual")
-    task, _ = orm(factories.make_task, page_owner, directive, name="night-bot")
+    directive = off_thread(
+        factories.make_directive, page_owner, title="Ops", reconcile_mode="manual"
+    )
+    task, _ = off_thread(factories.make_task, page_owner, directive, name="night-bot")
     server = daphne_servers("browser")
     page = browser_page
 
@@ -232,7 +221,7 @@ def test_connection_state_and_reconnect(page_owner, daphne_servers, browser_page
     expect(page.get_by_role("button", name="Retry now")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "questions-page-offline.png"))
 
-    orm(factories.make_question, task, question="Asked while you were offline?")
+    off_thread(factories.make_question, task, question="Asked while you were offline?")
     server.restart()
     # The backoff (1 s doubling, with jitter) has reached a few seconds by now.
     expect(page.locator("#connection-text")).to_have_text("Live", timeout=30_000)
@@ -241,8 +230,10 @@ def test_connection_state_and_reconnect(page_owner, daphne_servers, browser_page
 
 def test_withdrawn_question_disappears(page_owner, daphne_servers, browser_page):
     """A question withdrawn by the auto-mode timeout leaves the page by itself."""
-    directive = orm(factories.make_directive, page_owner, title="Auto", reconcile_mode="auto")
-    _, tool_key = orm(factories.make_task, page_owner, directive, name="auto-bot")
+    directive = off_thread(
+        factories.make_directive, page_owner, title="Auto", reconcile_mode="auto"
+    )
+    _, tool_key = off_thread(factories.make_task, page_owner, directive, name="auto-bot")
     server = daphne_servers("browser", MESH_AUTO_TIMEOUT_SECONDS="3")
     page = browser_page
     log_in(page, server.base_url)
@@ -264,10 +255,12 @@ def test_withdrawn_question_disappears(page_owner, daphne_servers, browser_page)
 
 def test_question_answered_over_rest_disappears(page_owner, daphne_servers, browser_page):
     """An answer given over REST removes the question from the open page."""
-    directive = orm(factories.make_directive, page_owner, title="Ops", reconcile_mode="manual")
-    task, _ = orm(factories.make_task, page_owner, directive, name="rest-bot")
-    question = orm(factories.make_question, task, question="Answered over REST?")
-    api_token = orm(factories.make_token, page_owner)
+    directive = off_thread(
+        factories.make_directive, page_owner, title="Ops", reconcile_mode="manual"
+    )
+    task, _ = off_thread(factories.make_task, page_owner, directive, name="rest-bot")
+    question = off_thread(factories.make_question, task, question="Answered over REST?")
+    api_token = off_thread(factories.make_token, page_owner)
     server = daphne_servers("browser")
     page = browser_page
     log_in(page, server.base_url)

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from django.conf import settings
-from django.db import connections
 from websockets.sync.client import connect
 
 from tests import factories
+from tests.live_daphne import off_thread
 
 pytestmark = [
     pytest.mark.multiprocess,
@@ -39,19 +39,6 @@ def receive(socket) -> dict:
     return json.loads(socket.recv(timeout=10))
 
 
-def in_thread(function, *args, **kwargs):
-    """Run database code in a worker thread that closes its connection afterwards."""
-
-    def run():
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
-
-
 def test_answer_on_one_process_reaches_socket_on_another(
     owner, owner_token, task_and_key, daphne_servers
 ):
@@ -65,7 +52,7 @@ def test_answer_on_one_process_reaches_socket_on_another(
         assert receive(on_a) == {"type": "snapshot", "questions": []}
         assert receive(on_b) == {"type": "snapshot", "questions": []}
 
-        question = in_thread(factories.make_question, task, question="Cross-process?")
+        question = off_thread(factories.make_question, task, question="Cross-process?")
         for socket in (on_a, on_b):
             event = receive(socket)
             assert event["type"] == "question.asked"

@@ -2,12 +2,8 @@
 and two real daphne processes on PostgreSQL + Redis (marker `multiprocess`)."""
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,7 +23,6 @@ from mesh.wakeups.transports import (
 )
 from mesh.wakeups.wait import wait_until_settled
 from tests import factories
-from tests.live_daphne import free_port
 from tests.mesh.conftest import in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,7 +30,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 needs_redis = pytest.mark.skipif(
     not settings.REDIS_URL, reason="needs Redis: set REDIS_URL (the PostgreSQL+Redis CI pass)"
 )
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def pubsub_hub() -> WakeHub:
@@ -142,73 +136,12 @@ async def test_the_subscriber_comes_back_after_its_connection_is_killed(db, monk
 
 
 # --- two real daphne processes -----------------------------------------------------------------
-def _test_database_url() -> str:
-    """DATABASE_URL pointing at pytest-django's test database, which holds the schema."""
-    db = connection.settings_dict
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
-def daphne_pair(transactional_db, tmp_path):
+def daphne_pair(daphne_servers):
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         pytest.skip("needs DATABASE_URL=postgres://... and REDIS_URL (the PostgreSQL+Redis pass)")
-    env = {
-        **os.environ,
-        "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "MESH_AUTO_TIMEOUT_SECONDS": "30",
-        "DB_POOL_MIN_SIZE": "1",
-        "DB_POOL_MAX_SIZE": "4",
-        "LOG_LEVEL": "WARNING",
-    }
-    processes, ports = [], []
-    try:
-        for name in ("a", "b"):
-            port = free_port()
-            log = (tmp_path / f"daphne-{name}.log").open("w")
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "daphne",
-                        "-b",
-                        "127.0.0.1",
-                        "-p",
-                        str(port),
-                        "makima_site.asgi:application",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            ports.append(port)
-        deadline = time.monotonic() + 30
-        for process, port in zip(processes, ports, strict=True):
-            while True:
-                assert process.poll() is None, (tmp_path / "daphne-a.log").read_text()
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "daphne did not start"
-                time.sleep(0.1)
-        yield [f"http://127.0.0.1:{port}" for port in ports]
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    servers = [daphne_servers(name, MESH_AUTO_TIMEOUT_SECONDS="30") for name in ("a", "b")]
+    return [server.base_url for server in servers]
 
 
 @pytest.mark.multiprocess

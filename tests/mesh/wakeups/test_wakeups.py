@@ -207,8 +207,7 @@ async def test_register_restarts_a_listener_that_died(own_hub):
     """ensure_listener: a listener task that ended is replaced on the next register()."""
     future = own_hub.register("q1")
     await own_hub.wait_ready()
-    listener = own_hub._listener
-    listener.cancel()
+    listener = own_hub.stop_listener()
     with pytest.raises(asyncio.CancelledError):
         await listener
     assert not own_hub.listener_alive

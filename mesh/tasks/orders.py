@@ -19,14 +19,14 @@ from makima_site.errors import ApplicationError
 from makima_site.openapi import error_response
 from mesh.credentials.authentication import ToolKeyAuthentication
 from orders import services
-from orders.models import (
-    MAX_DESCRIPTION_LENGTH,
-    MAX_IDEMPOTENCY_KEY_LENGTH,
-    MAX_REPOSITORY_URL_LENGTH,
-    MAX_TITLE_LENGTH,
-    Order,
+from orders.models import MAX_IDEMPOTENCY_KEY_LENGTH, Order
+from orders.serializers import (
+    ORDER_CORE_FIELDS,
+    LabelListField,
+    description_field,
+    repository_url_field,
+    title_field,
 )
-from orders.serializers import LabelListField
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 TASK_ORDER_TYPES = (Order.OrderType.SPIKE, Order.OrderType.CHORE)
@@ -34,22 +34,14 @@ INVALID_ORDER_TYPE_MESSAGE = "Only spike and chore order types are allowed from 
 
 
 class TaskOrderInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
-    description = serializers.CharField(
-        max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_null=True, allow_blank=True
-    )
+    title = title_field()
+    description = description_field()
     priority = serializers.ChoiceField(choices=Order.Priority.choices, default="medium")
     order_type = serializers.CharField(
         default="spike", help_text="spike or chore; any other value is 400 INVALID_ORDER_TYPE."
     )
     labels = LabelListField(default=list, help_text="Up to 20 distinct labels, 1..50 chars.")
-    repository_url = serializers.URLField(
-        max_length=MAX_REPOSITORY_URL_LENGTH,
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        help_text="Defaults to the directive's repository URL.",
-    )
+    repository_url = repository_url_field("Defaults to the directive's repository URL.")
 
     def validate_order_type(self, value: str) -> str:
         if value not in TASK_ORDER_TYPES:
@@ -65,12 +57,7 @@ class TaskOrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "id",
-            "title",
-            "description",
-            "priority",
-            "status",
-            "order_type",
+            *ORDER_CORE_FIELDS,
             "directive_id",
             "labels",
             "repository_url",
