@@ -19,12 +19,14 @@ from django.urls import re_path  # noqa: E402
 from makima_site.asgi_security import SecurityHeadersMiddleware  # noqa: E402
 from makima_site.loops import bind_server_loop  # noqa: E402
 from mesh.credentials.websocket import TokenSubprotocolAuthMiddleware  # noqa: E402
+from mesh.questions.sweeper import ensure_sweeper  # noqa: E402
 from mesh.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 # bind_server_loop: services called from a request's worker thread hand their after-commit
-# publishes to this loop (mesh.events.publisher).
+# publishes to this loop (mesh.events.publisher); each process also sweeps expired questions.
 application = bind_server_loop(
-    ProtocolTypeRouter(
+    on_request=ensure_sweeper,
+    app=ProtocolTypeRouter(
         {
             # Security headers also on the waiting endpoints' responses, which bypass
             # Django's middleware.
@@ -38,7 +40,7 @@ application = bind_server_loop(
                 )
             ),
         }
-    )
+    ),
 )
 
 # Everything loaded so far (Django, DRF, the apps, the URL conf) lives as long as the process:

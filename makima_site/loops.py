@@ -57,11 +57,14 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
     return loop if loop is not None and loop.is_running() and not loop.is_closed() else None
 
 
-def bind_server_loop(app: Any) -> Any:
-    """An ASGI application that runs `app` with its event loop recorded as the server loop."""
+def bind_server_loop(app: Any, *, on_request: Callable[[], None] | None = None) -> Any:
+    """An ASGI application that runs `app` with its event loop recorded as the server loop;
+    `on_request` runs first on each connection (e.g. to start a process's background work)."""
 
     async def application(scope: Any, receive: Any, send: Any) -> Any:
         _server_loop.set(asyncio.get_running_loop())
+        if on_request is not None:
+            on_request()
         return await app(scope, receive, send)
 
     return application

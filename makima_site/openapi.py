@@ -87,8 +87,8 @@ def _served_by_a_consumer(path: str) -> bool:
 
 def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
     if _served_by_a_consumer(path):
-        # The consumers document their own statuses (mesh.questions.schema); of the site-wide ones
-        # only the rate limits reach them (makima_site.throttles).
+        # The waiting endpoints document their own statuses (mesh.questions.schema); of the
+        # site-wide ones only the rate limits reach them (makima_site.throttles).
         return ["429"]
     codes = ["404", "406", "413", "429", "503"]
     if operation.get("security"):
@@ -114,5 +114,8 @@ def document_error_responses(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for code in _error_codes(path, operation):
                 responses.setdefault(code, _error_response(code))
+            if "429" in responses:
+                # A view's own 429 (a limit of its own) is still told when to retry.
+                responses["429"].setdefault("headers", _error_response("429")["headers"])
             operation["responses"] = dict(sorted(responses.items()))
     return result

@@ -394,6 +394,15 @@ SPECTACULAR_SETTINGS = {
 MESH_BLOCK_WAIT_SECONDS = _env_float("MESH_BLOCK_WAIT_SECONDS", 300)
 MESH_AUTO_TIMEOUT_SECONDS = _env_float("MESH_AUTO_TIMEOUT_SECONDS", 30)
 MESH_POLL_WAIT_SECONDS = _env_float("MESH_POLL_WAIT_SECONDS", 300)
+# The question lifecycle (docs/architecture.md, "The question lifecycle"): a question's
+# default time to live (an ask's ttlSeconds overrides it), how long an ask's Idempotency-Key
+# is honoured, how many pending questions one task may hold, how many the pending list
+# returns at most, and how often each server process sweeps expired questions.
+MESH_QUESTION_TTL_SECONDS = _env_float("MESH_QUESTION_TTL_SECONDS", 604800)
+MESH_IDEMPOTENCY_SECONDS = _env_float("MESH_IDEMPOTENCY_SECONDS", 86400)
+MESH_MAX_PENDING_PER_TASK = _env_int("MESH_MAX_PENDING_PER_TASK", 100)
+MESH_PENDING_LIST_LIMIT = _env_int("MESH_PENDING_LIST_LIMIT", 500)
+MESH_EXPIRE_SWEEP_SECONDS = _env_float("MESH_EXPIRE_SWEEP_SECONDS", 60)
 # GET /_ops/wakehub (makima_site/ops.py): hub and pool counters; off (404) unless set.
 MESH_OPS_ENDPOINTS = _env_bool("MESH_OPS_ENDPOINTS", False)
 

@@ -1,7 +1,9 @@
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from directives.models import Directive
 from makima_site.models import TimestampedModel
@@ -14,6 +16,15 @@ MAX_CONTEXT_LENGTH = 20000
 MAX_RESPONSE_LENGTH = 10000
 MAX_TIMEOUT_SECONDS = 86400
 DEFAULT_TIMEOUT_SECONDS = 3600
+MAX_REASON_LENGTH = 2000
+MIN_TTL_SECONDS = 60
+MAX_TTL_SECONDS = 2592000  # 30 days
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+def default_expires_at() -> datetime:
+    """When a question asked now expires by default (MESH_QUESTION_TTL_SECONDS)."""
+    return timezone.now() + timedelta(seconds=settings.MESH_QUESTION_TTL_SECONDS)
 
 
 class ApiToken(models.Model):
@@ -72,11 +83,18 @@ class Task(TimestampedModel):
 
 
 class Question(TimestampedModel):
-    """A question a directive task asked its owner; the row is the source of truth."""
+    """A question a directive task asked its owner; the row is the source of truth.
+
+    It is pending until exactly one settlement moves it, once, to answered, declined,
+    cancelled or expired (mesh/questions/services.py); a pending question past expires_at
+    counts as expired everywhere, before any sweep marks it.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         ANSWERED = "answered", "Answered"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired"
 
     class QuestionType(models.TextChoices):
@@ -112,13 +130,50 @@ class Question(TimestampedModel):
         blank=True,
         related_name="answered_questions",
     )
+    reason = models.TextField(max_length=MAX_REASON_LENGTH, null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="settled_questions",
+    )
+    expires_at = models.DateTimeField(default=default_expires_at)
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["owner", "status", "created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "status", "created_at"]),
+            models.Index(fields=["task", "status"]),
+            models.Index(fields=["status", "expires_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.question[:80]
+
+    @property
+    def is_pending(self) -> bool:
+        """Pending and not past its time to live."""
+        return self.status == self.Status.PENDING and self.expires_at > timezone.now()
+
+
+class QuestionIdempotencyKey(models.Model):
+    """An ask's Idempotency-Key: a retry with the same key attaches to this question."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="question_keys")
+    key = models.CharField(max_length=MAX_IDEMPOTENCY_KEY_LENGTH)
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="keys")
+    request_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "key"], name="question_key_per_task")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.question_id}"
 
 
 class RetiredToolKey(models.Model):

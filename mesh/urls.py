@@ -2,7 +2,13 @@ from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from mesh.credentials.views import ApiTokenViewSet
-from mesh.questions.views import AnswerQuestionView, PendingQuestionListView, QuestionDetailView
+from mesh.questions.task_views import CancelQuestionView
+from mesh.questions.views import (
+    AnswerQuestionView,
+    DeclineQuestionView,
+    PendingQuestionListView,
+    QuestionDetailView,
+)
 from mesh.tasks.orders import TaskOrderCreateView
 from mesh.tasks.views import TaskViewSet
 
@@ -24,5 +30,15 @@ urlpatterns += [
         r"^mesh/questions/(?P<question_id>[^/]+)/answer$",
         AnswerQuestionView.as_view(),
         name="question-answer",
+    ),
+    re_path(
+        r"^mesh/questions/(?P<question_id>[^/]+)/decline$",
+        DeclineQuestionView.as_view(),
+        name="question-decline",
+    ),
+    re_path(
+        r"^mesh/supervisor/questions/(?P<question_id>[^/]+)$",
+        CancelQuestionView.as_view(),
+        name="mesh-supervisor-question-cancel",
     ),
 ]

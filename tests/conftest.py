@@ -16,6 +16,7 @@ def _tiny_waits(settings):
     settings.MESH_BLOCK_WAIT_SECONDS = 0.3
     settings.MESH_AUTO_TIMEOUT_SECONDS = 0.3
     settings.MESH_POLL_WAIT_SECONDS = 0.3
+    settings.MESH_EXPIRE_SWEEP_SECONDS = 0  # a test that needs the sweep starts it itself
 
 
 @pytest.fixture(autouse=True)

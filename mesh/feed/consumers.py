@@ -1,11 +1,13 @@
 """The owners' live question feed: the websocket at /ws/v1/mesh/questions/.
 
-Server frames: one {"type": "snapshot", "questions": [...]} on connect, then the owner's
-events as the services publish them after commit (question.asked / question.answered /
-question.expired), plus replies to the client's frames: "pong", "answer.accepted" and
-"error" {"code", "message", "questionId"}. Client frames: {"type": "ping"} and
-{"type": "answer", "questionId", "response"}. README.md ("Live feed") is the full
-protocol.
+Server frames: one {"type": "snapshot", "questions": [...], "total": N} on connect (the
+oldest pending questions that fit: at most 100 and 256 KiB), then the owner's events as the
+services publish them after commit (question.asked / question.answered / question.declined
+/ question.cancelled / question.expired), plus replies to the client's frames: "pong",
+"answer.accepted", "decline.accepted" and "error" {"code", "message", "questionId"}. Client
+frames: {"type": "ping"}, {"type": "answer", "questionId", "response"} and
+{"type": "decline", "questionId", "reason"}. Frames are UTF-8 JSON without ASCII escaping.
+README.md ("Live feed") is the full protocol.
 
 The consumer joins the owner's group BEFORE it reads the snapshot, so a question asked in
 between is in the snapshot or arrives as an event (possibly both: clients key questions by
@@ -15,6 +17,7 @@ or the browser session's): revoking the token or logging the session out closes 
 
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -30,6 +33,7 @@ from mesh.feed.limiter import SlidingWindowLimiter
 from mesh.models import Question
 from mesh.questions import selectors, services
 from mesh.questions.events import pending_question_item
+from mesh.questions.serializers import ReasonSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +41,45 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_RATE_LIMITED = 4429
 
 
+# No frame the server sends is larger than this (daphne refuses frames over 1 MiB, and
+# a page should not stall on a huge one); the snapshot stops adding questions before it.
+MAX_SERVER_FRAME_BYTES = 256 * 1024
+SNAPSHOT_MAX_QUESTIONS = 100
+# Room for the snapshot's envelope ({"type":"snapshot","questions":[],"total":N}).
+_SNAPSHOT_ENVELOPE_BYTES = 64
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """A frame as sent: compact UTF-8 JSON, characters as themselves (no ASCII escapes)."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
 @db_step
-def pending_items(owner: Any) -> list[dict[str, Any]]:
-    return [
-        pending_question_item(question) for question in selectors.question_list_pending(owner=owner)
-    ]
+def pending_items(owner: Any) -> dict[str, Any]:
+    """The snapshot frame: the oldest pending questions that fit (at most 100, at most
+    MAX_SERVER_FRAME_BYTES in all) and the total pending."""
+    pending = selectors.question_list_pending(owner=owner)
+    oldest = list(pending[:SNAPSHOT_MAX_QUESTIONS])
+    total = len(oldest) if len(oldest) < SNAPSHOT_MAX_QUESTIONS else pending.count()
+    items: list[dict[str, Any]] = []
+    size = _SNAPSHOT_ENVELOPE_BYTES + len(str(total))
+    for question in oldest:
+        item = pending_question_item(question)
+        size += len(encode(item).encode("utf-8")) + 1
+        if size > MAX_SERVER_FRAME_BYTES:
+            break
+        items.append(item)
+    return {"type": "snapshot", "questions": items, "total": total}
 
 
 @db_step
 def _answer(owner: Any, question_id: str, response: str) -> Question:
     return services.question_answer(question_id=question_id, owner=owner, response=response)
+
+
+@db_step
+def _decline(owner: Any, question_id: str, reason: str | None) -> Question:
+    return services.question_decline(question_id=question_id, owner=owner, reason=reason)
 
 
 class QuestionFeedConsumer(AsyncWebsocketConsumer):
@@ -79,8 +112,7 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
         if self.credential_group is not None:
             await self.channel_layer.group_add(self.credential_group, self.channel_name)
         await self.accept(subprotocol)
-        questions = await pending_items(user)
-        await self._send_frame({"type": "snapshot", "questions": questions})
+        await self._send_frame(await pending_items(user))
 
     def _credential_group(self) -> str | None:
         """The group that closes this socket when its credential ends: the API token's, or
@@ -131,45 +163,74 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
                 await self._send_frame({"type": "pong"})
             elif kind == "answer":
                 await self._answer(frame)
+            elif kind == "decline":
+                await self._decline(frame)
             else:
                 raise FrameError(
                     "UNKNOWN_TYPE",
-                    f'Unknown frame type {str(kind)[:40]!r}; send "answer" or "ping".',
+                    f'Unknown frame type {str(kind)[:40]!r}; send "answer", "decline" or "ping".',
                 )
         except FrameError as exc:
             await self._send_frame(error_frame(exc.code, exc.message, exc.question_id))
 
     async def _answer(self, frame: dict[str, Any]) -> None:
-        raw_id = frame.get("questionId")
-        question_id = uuid_or_none(raw_id)
-        if question_id is None:
-            echoed = raw_id if isinstance(raw_id, str) and len(raw_id) <= 100 else None
-            raise FrameError(
-                "VALIDATION_ERROR", "questionId must be the UUID of a pending question.", echoed
-            )
+        question_id = _frame_question_id(frame)
         response = frame.get("response")
         if not isinstance(response, str):
             raise FrameError("VALIDATION_ERROR", "response must be a string.", question_id)
+        question = await self._settle(question_id, _answer(self.owner, question_id, response))
+        if question is not None:
+            await self._send_frame(
+                {
+                    "type": "answer.accepted",
+                    "questionId": question_id,
+                    "answeredAt": timestamp(question.answered_at),
+                }
+            )
+
+    async def _decline(self, frame: dict[str, Any]) -> None:
+        question_id = _frame_question_id(frame)
+        reason = ReasonSerializer(data={"reason": frame.get("reason")})
+        if not reason.is_valid():
+            raise FrameError(
+                "VALIDATION_ERROR",
+                "reason must be a string of at most 2,000 characters, or null.",
+                question_id,
+            )
+        declining = _decline(self.owner, question_id, reason.validated_data["reason"])
+        question = await self._settle(question_id, declining)
+        if question is not None:
+            await self._send_frame(
+                {
+                    "type": "decline.accepted",
+                    "questionId": question_id,
+                    "settledAt": timestamp(question.settled_at),
+                }
+            )
+
+    async def _settle(self, question_id: str, settling: Awaitable[Question]) -> Question | None:
+        """Run an answer or a decline; its refusal (or failure) becomes an error frame."""
         try:
-            question = await _answer(self.owner, question_id, response)
+            return await settling
         except ApplicationError as exc:
             await self._send_frame(error_frame(exc.code, exc.message, question_id, exc.details))
-            return
         except Exception:
-            logger.exception("Answering question %s over the feed failed", question_id)
+            logger.exception("Settling question %s over the feed failed", question_id)
             await self._send_frame(
-                error_frame(
-                    "INTERNAL_ERROR", "The answer could not be saved; try again.", question_id
-                )
+                error_frame("INTERNAL_ERROR", "That could not be saved; try again.", question_id)
             )
-            return
-        await self._send_frame(
-            {
-                "type": "answer.accepted",
-                "questionId": question_id,
-                "answeredAt": timestamp(question.answered_at),
-            }
-        )
+        return None
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+        await self.send(text_data=encode(frame))
+
+
+def _frame_question_id(frame: dict[str, Any]) -> str:
+    raw_id = frame.get("questionId")
+    question_id = uuid_or_none(raw_id)
+    if question_id is None:
+        echoed = raw_id if isinstance(raw_id, str) and len(raw_id) <= 100 else None
+        raise FrameError(
+            "VALIDATION_ERROR", "questionId must be the UUID of a pending question.", echoed
+        )
+    return question_id

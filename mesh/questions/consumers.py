@@ -24,9 +24,12 @@ from rest_framework import exceptions as drf_exceptions
 
 from makima_site import throttles
 from makima_site.errors import api_exception_handler, error_body
+from makima_site.idempotency import IDEMPOTENCY_HEADER
 from mesh.credentials.authentication import TOOL_KEY_ASGI_HEADER
 from mesh.questions import waiting
-from mesh.questions.waiting import Reply
+from mesh.questions.steps import Reply
+
+IDEMPOTENCY_ASGI_HEADER = IDEMPOTENCY_HEADER.lower().encode("ascii")
 
 _JSON_HEADERS = [
     (b"content-type", b"application/json"),
@@ -98,11 +101,16 @@ class WaitingJsonEndpoint:
             if not message.get("more_body"):
                 return functools.partial(self.reply, b"".join(chunks))
 
-    def tool_key(self) -> str | None:
-        for name, value in self.scope.get("headers", ()):
-            if name == TOOL_KEY_ASGI_HEADER:
-                return bytes(value).decode("latin-1").strip()
+    def header(self, name: bytes) -> str | None:
+        """A request header's value (`name` lowercase, as ASGI scopes carry them)."""
+        for key, value in self.scope.get("headers", ()):
+            if key == name:
+                return bytes(value).decode("latin-1")
         return None
+
+    def tool_key(self) -> str | None:
+        value = self.header(TOOL_KEY_ASGI_HEADER)
+        return None if value is None else value.strip()
 
     def _declared_too_large(self) -> bool:
         for name, value in self.scope.get("headers", ()):
@@ -182,7 +190,7 @@ class AskQuestionEndpoint(WaitingJsonEndpoint):
     method = "POST"
 
     async def reply(self, body: bytes) -> Reply:
-        return await waiting.ask(self.tool_key(), body)
+        return await waiting.ask(self.tool_key(), body, self.header(IDEMPOTENCY_ASGI_HEADER))
 
 
 class PollQuestionEndpoint(WaitingJsonEndpoint):

@@ -1,7 +1,7 @@
 """The question events: the feed frame each sends its owner, and the wake of its waiters.
 
 Published by mesh.questions.services only, after commit. The pending-question item is
-PendingQuestionSerializer's, the same the REST list returns.
+FeedQuestionSerializer's, PendingQuestionSerializer's REST shape with its context cut.
 """
 
 from typing import Any
@@ -13,24 +13,33 @@ from makima_site.formats import timestamp
 from mesh.events.groups import owner_group
 from mesh.events.publisher import OWNER_EVENT_MESSAGE_TYPE, send
 from mesh.models import Question
-from mesh.questions.serializers import PendingQuestionSerializer
+from mesh.questions.serializers import FeedQuestionSerializer
 from mesh.wakeups.transports import WAKE_MESSAGE_TYPE, Wake
 
 
 def pending_question_item(question: Question) -> dict[str, Any]:
     """A pending question as the feed sends it (camelCase, as the REST renderer writes it)."""
     item: dict[str, Any] = camelize(
-        PendingQuestionSerializer(question).data, **camel_settings.JSON_UNDERSCOREIZE
+        FeedQuestionSerializer(question).data, **camel_settings.JSON_UNDERSCOREIZE
     )
     return item
+
+
+def outcome(question: Question) -> dict[str, Any]:
+    """What a woken waiter needs to answer without reading the row again."""
+    return {"status": question.status, "response": question.response, "reason": question.reason}
 
 
 def _owner_event(question: Question, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return owner_group(question.owner_id), {"type": OWNER_EVENT_MESSAGE_TYPE, "event": event}
 
 
-def _wake(question: Question, outcome: dict[str, Any]) -> Wake:
-    return {"type": WAKE_MESSAGE_TYPE, "question_id": str(question.id), "outcome": outcome}
+def _wake(question: Question) -> Wake:
+    return {
+        "type": WAKE_MESSAGE_TYPE,
+        "question_id": str(question.id),
+        "outcome": outcome(question),
+    }
 
 
 def publish_question_asked(question: Question) -> None:
@@ -44,24 +53,22 @@ def publish_question_asked(question: Question) -> None:
 
 
 def publish_question_answered(question: Question) -> None:
-    send(
-        [
-            _owner_event(
-                question,
-                {
-                    "type": "question.answered",
-                    "questionId": str(question.id),
-                    "response": question.response,
-                    "answeredAt": timestamp(question.answered_at),
-                },
-            )
-        ],
-        wake=_wake(question, {"status": "answered", "response": question.response}),
-    )
+    event = {
+        "type": "question.answered",
+        "questionId": str(question.id),
+        "response": question.response,
+        "answeredAt": timestamp(question.answered_at),
+    }
+    send([_owner_event(question, event)], wake=_wake(question))
 
 
-def publish_question_expired(question: Question) -> None:
-    send(
-        [_owner_event(question, {"type": "question.expired", "questionId": str(question.id)})],
-        wake=_wake(question, {"status": "expired", "response": None}),
-    )
+def publish_question_settled(question: Question) -> None:
+    """question.declined, question.cancelled or question.expired: every open page drops the
+    card, and the question's waiters return with the status and reason."""
+    event = {
+        "type": f"question.{question.status}",
+        "questionId": str(question.id),
+        "status": question.status,
+        "reason": question.reason,
+    }
+    send([_owner_event(question, event)], wake=_wake(question))

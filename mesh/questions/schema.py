@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.views import APIView
 
 from makima_site.errors import NotFound
+from makima_site.idempotency import IDEMPOTENCY_HEADER
 from makima_site.openapi import error_response
 from mesh.credentials.authentication import ToolKeyAuthentication
 from mesh.questions.serializers import AskQuestionResultSerializer, AskQuestionSerializer
@@ -35,19 +36,43 @@ class SupervisorAskDoc(APIView):
             "`stillPending: true` (re-poll); an auto directive → waits "
             "MESH_AUTO_TIMEOUT_SECONDS (30), then 408 with `timedOut: true` and the question "
             "is withdrawn; any other mode → waits `timeoutSeconds`, then as auto. An answer at "
-            "any point → 200 with `response`. A client that disconnects leaves the question "
-            "pending (it can re-poll)."
+            "any point → 200 with `response`; declined or cancelled → 200 with "
+            "`response: null`, the `status` and the `reason`; past its time to live "
+            '(`ttlSeconds`) → 408 with `status: "expired"`. A client that disconnects leaves '
+            "the question pending: send an `Idempotency-Key` to find it again — the same task "
+            "sending the same key within MESH_IDEMPOTENCY_SECONDS (a day) attaches to the "
+            "first question (a blocking ask waits again, a settled one answers at once) "
+            "instead of asking again."
         ),
+        parameters=[
+            OpenApiParameter(
+                name=IDEMPOTENCY_HEADER,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                type=str,
+                description="Optional, 1..255 printable ASCII characters (a UUID is a good key).",
+            )
+        ],
         request=AskQuestionSerializer,
         responses={
             200: AskQuestionResultSerializer,
-            400: _error("VALIDATION_ERROR (with `details`): bad field, or not a JSON object."),
+            400: _error(
+                "VALIDATION_ERROR (with `details`): bad field, not a JSON object, or a bad "
+                "Idempotency-Key."
+            ),
             404: _error("NOT_FOUND: the task was deleted."),
             408: OpenApiResponse(
                 AskQuestionResultSerializer,
-                description="Auto-mode timeout: `timedOut: true`; the question is withdrawn.",
+                description=(
+                    'Auto-mode timeout or time to live: `timedOut: true`, `status: "expired"`.'
+                ),
             ),
             413: _error("PAYLOAD_TOO_LARGE: body over 1 MiB."),
+            422: _error("IDEMPOTENCY_KEY_REUSED: the key was used with another body."),
+            429: _error(
+                "TOO_MANY_PENDING: the task holds MESH_MAX_PENDING_PER_TASK (100) pending "
+                "questions; THROTTLED: over the ask rate."
+            ),
             **_TOOL_KEY_ERRORS,
         },
         tags=["Mesh Supervisor"],
@@ -63,15 +88,16 @@ class SupervisorPollDoc(APIView):
         operation_id="mesh_supervisor_questions_poll",
         summary="Wait again for the answer to your question",
         description=(
-            "Answered → 200 with `response` (the same answer on every poll). Pending → waits "
-            "MESH_POLL_WAIT_SECONDS (300), then 200 with `stillPending: true`. Unknown, "
-            "another task's, or withdrawn (auto timeout) → 404."
+            "Answered → 200 with `response` (the same answer on every poll); declined or "
+            "cancelled → 200 with `response: null`, the `status` and the `reason`. Pending → "
+            "waits MESH_POLL_WAIT_SECONDS (300), then 200 with `stillPending: true`. Unknown, "
+            "another task's, or expired (auto timeout or time to live) → 404."
         ),
         parameters=[QUESTION_ID],
         request=None,
         responses={
             200: AskQuestionResultSerializer,
-            404: _error("NOT_FOUND: unknown, another task's or withdrawn question; task gone."),
+            404: _error("NOT_FOUND: unknown, another task's or expired question; task gone."),
             **_TOOL_KEY_ERRORS,
         },
         tags=["Mesh Supervisor"],

@@ -4,14 +4,17 @@ import uuid
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from mesh.models import Question, Task
 
 
 def question_list_pending(*, owner: User) -> QuerySet[Question]:
-    """The owner's pending questions, oldest first."""
+    """The owner's pending questions (not past their time to live), oldest first."""
     return (
-        Question.objects.filter(owner=owner, status=Question.Status.PENDING)
+        Question.objects.filter(
+            owner=owner, status=Question.Status.PENDING, expires_at__gt=timezone.now()
+        )
         .select_related("task", "directive")
         .order_by("created_at", "id")
     )
@@ -31,6 +34,10 @@ def question_get_for_task(*, task: Task, question_id: uuid.UUID) -> Question | N
     return Question.objects.filter(task=task, pk=question_id).first()
 
 
-def question_get_outcome(*, question_id: uuid.UUID) -> tuple[str, str | None] | None:
-    """(status, response) of a question, or None when it is gone. One indexed read."""
-    return Question.objects.filter(pk=question_id).values_list("status", "response").first()
+def question_get_outcome(*, question_id: uuid.UUID) -> Question | None:
+    """The settlement fields of a question, or None when it is gone. One indexed read."""
+    return (
+        Question.objects.filter(pk=question_id)
+        .only("id", "status", "response", "reason", "expires_at")
+        .first()
+    )

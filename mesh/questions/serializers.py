@@ -10,8 +10,11 @@ from mesh.models import (
     MAX_CHOICES,
     MAX_CONTEXT_LENGTH,
     MAX_QUESTION_LENGTH,
+    MAX_REASON_LENGTH,
     MAX_RESPONSE_LENGTH,
     MAX_TIMEOUT_SECONDS,
+    MAX_TTL_SECONDS,
+    MIN_TTL_SECONDS,
     Question,
 )
 from mesh.questions.fields import (
@@ -20,6 +23,9 @@ from mesh.questions.fields import (
     StrictIntegerField,
     not_blank,
 )
+
+# The feed cuts a question's context to this many characters (the REST detail has it whole).
+FEED_CONTEXT_CHARS = 2000
 
 
 class AskQuestionSerializer(serializers.Serializer):
@@ -78,6 +84,15 @@ class AskQuestionSerializer(serializers.Serializer):
         required=False,
         default=Question.QuestionType.GENERAL,
     )
+    ttl_seconds = StrictIntegerField(
+        min_value=MIN_TTL_SECONDS,
+        max_value=MAX_TTL_SECONDS,
+        required=False,
+        help_text=(
+            f"How long the question may stay pending ({MIN_TTL_SECONDS}–{MAX_TTL_SECONDS:,} s; "
+            "default MESH_QUESTION_TTL_SECONDS, 7 days); then it expires."
+        ),
+    )
 
     def validate_choices(self, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
@@ -100,6 +115,31 @@ class AskQuestionResultSerializer(serializers.Serializer):
     response = serializers.CharField(allow_null=True)
     timed_out = serializers.BooleanField()
     still_pending = serializers.BooleanField()
+    status = serializers.ChoiceField(
+        choices=Question.Status.choices, help_text="Where the question stands now."
+    )
+    reason = serializers.CharField(
+        allow_null=True, help_text="Why it was declined, cancelled or expired (else null)."
+    )
+
+
+class ReasonSerializer(serializers.Serializer):
+    """The optional body of a decline (owner) or a cancel (task)."""
+
+    reason = StrictCharField(
+        max_length=MAX_REASON_LENGTH,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        default=None,
+        help_text=f"Why (up to {MAX_REASON_LENGTH:,} characters).",
+    )
+
+
+class CancelQuestionResultSerializer(serializers.Serializer):
+    question_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=[Question.Status.CANCELLED])
 
 
 class AnswerQuestionSerializer(serializers.Serializer):
@@ -147,6 +187,22 @@ class PendingQuestionSerializer(serializers.Serializer):
         return item
 
 
+class FeedQuestionSerializer(PendingQuestionSerializer):
+    """A pending question in the feed's frames: its context cut to FEED_CONTEXT_CHARS, with
+    contextTruncated true when cut (GET /api/v1/mesh/questions/{id} has the whole text)."""
+
+    context_truncated = serializers.BooleanField(required=False)
+
+    def to_representation(self, instance: Question) -> dict[str, Any]:
+        item = super().to_representation(instance)
+        item.pop("context_truncated", None)
+        context = item.get("context")
+        if context is not None and len(context) > FEED_CONTEXT_CHARS:
+            item["context"] = context[:FEED_CONTEXT_CHARS]
+            item["context_truncated"] = True
+        return item
+
+
 class QuestionSerializer(serializers.ModelSerializer):
     """One question with its outcome, for its owner (history stays queryable)."""
 
@@ -173,9 +229,18 @@ class QuestionSerializer(serializers.ModelSerializer):
             "timeout_seconds",
             "status",
             "response",
+            "reason",
             "answered_at",
             "answered_by",
+            "settled_at",
+            "expires_at",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Question) -> dict[str, Any]:
+        item: dict[str, Any] = super().to_representation(instance)
+        if instance.status == Question.Status.PENDING and not instance.is_pending:
+            item["status"] = Question.Status.EXPIRED  # past its time to live, not yet swept
+        return item

@@ -1,11 +1,14 @@
-"""Owner-facing question endpoints (plain DRF views): list pending, read one, answer.
+"""Owner-facing question endpoints (plain DRF views): list pending, read one, answer,
+decline.
 
 The two waiting supervisor endpoints are ASGI applications (mesh.questions.consumers),
 described in the OpenAPI schema by mesh.questions.schema.
 """
 
 import uuid
+from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -23,6 +26,7 @@ from mesh.questions.serializers import (
     AnswerQuestionSerializer,
     PendingQuestionSerializer,
     QuestionSerializer,
+    ReasonSerializer,
 )
 
 QUESTION_ID = OpenApiParameter(
@@ -32,24 +36,53 @@ QUESTION_ID = OpenApiParameter(
 _error = error_response
 
 
-def _question_id(raw: str) -> uuid.UUID:
+def question_id_or_404(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
         raise NotFound("Question not found.") from None
 
 
+def request_body(request: Request) -> Any:
+    try:
+        return request.data
+    except exceptions.ParseError as exc:
+        # Malformed JSON is a bad input like any other: VALIDATION_ERROR, not PARSE_ERROR.
+        raise exceptions.ValidationError({"non_field_errors": [str(exc.detail)]}) from exc
+
+
+TOTAL_COUNT_HEADER = "X-Total-Count"
+
+
 class PendingQuestionListView(APIView):
-    """GET /api/v1/mesh/questions — the caller's pending questions, oldest first."""
+    """GET /api/v1/mesh/questions — the caller's oldest pending questions."""
 
     @extend_schema(
         summary="List your pending questions (oldest first; a bare array, not paginated)",
+        description=(
+            "At most MESH_PENDING_LIST_LIMIT (500) questions, the oldest; the "
+            f"`{TOTAL_COUNT_HEADER}` header gives how many are pending in all."
+        ),
+        parameters=[
+            OpenApiParameter(
+                TOTAL_COUNT_HEADER,
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="How many of your questions are pending in all.",
+            )
+        ],
         responses={200: PendingQuestionSerializer(many=True), 401: _error("Not signed in.")},
         tags=["Mesh"],
     )
-    def get(self, request):
-        questions = selectors.question_list_pending(owner=request.user)
-        return Response(PendingQuestionSerializer(questions, many=True).data)
+    def get(self, request: Request) -> Response:
+        questions = selectors.question_list_pending(owner=request_owner(request))
+        page = questions[: settings.MESH_PENDING_LIST_LIMIT]
+        items = PendingQuestionSerializer(page, many=True).data
+        total = len(items)
+        if total == settings.MESH_PENDING_LIST_LIMIT:
+            total = questions.count()
+        return Response(items, headers={TOTAL_COUNT_HEADER: str(total)})
 
 
 class QuestionDetailView(APIView):
@@ -66,7 +99,9 @@ class QuestionDetailView(APIView):
         tags=["Mesh"],
     )
     def get(self, request, question_id: str):
-        question = selectors.question_get(owner=request.user, question_id=_question_id(question_id))
+        question = selectors.question_get(
+            owner=request.user, question_id=question_id_or_404(question_id)
+        )
         if question is None:
             raise NotFound("Question not found.")
         return Response(QuestionSerializer(question).data)
@@ -86,23 +121,52 @@ class AnswerQuestionView(APIView):
             400: _error("VALIDATION_ERROR: empty or over 10,000 characters, or not JSON."),
             401: _error("Not signed in."),
             403: _error("FORBIDDEN: another owner's question."),
-            404: _error("NOT_FOUND: unknown or withdrawn."),
-            409: _error("ALREADY_ANSWERED: the first answer stands."),
+            404: _error("NOT_FOUND: unknown or expired."),
+            409: _error(
+                "ALREADY_ANSWERED: the first answer stands; ALREADY_SETTLED: declined or "
+                "cancelled (the body's `status` says which)."
+            ),
         },
         tags=["Mesh"],
     )
     def post(self, request: Request, question_id: str) -> Response:
-        pk = _question_id(question_id)
-        try:
-            data = request.data
-        except exceptions.ParseError as exc:
-            # Malformed JSON is a bad input like any other: VALIDATION_ERROR, not PARSE_ERROR.
-            raise exceptions.ValidationError({"non_field_errors": [str(exc.detail)]}) from exc
-        serializer = AnswerQuestionSerializer(data=data)
+        pk = question_id_or_404(question_id)
+        serializer = AnswerQuestionSerializer(data=request_body(request))
         serializer.is_valid(raise_exception=True)
         services.question_answer(
             question_id=pk,
             owner=request_owner(request),
             response=serializer.validated_data["response"],
+        )
+        return Response({"success": True})
+
+
+class DeclineQuestionView(APIView):
+    """POST /api/v1/mesh/questions/{id}/decline — refuse to answer; the asker hears why."""
+
+    throttle_classes = [AnswerThrottle]
+
+    @extend_schema(
+        summary="Decline one of your pending questions (with an optional reason)",
+        parameters=[QUESTION_ID],
+        request=ReasonSerializer,
+        responses={
+            200: AnswerQuestionResultSerializer,
+            400: _error("VALIDATION_ERROR: the reason is over 2,000 characters, or not JSON."),
+            401: _error("Not signed in."),
+            403: _error("FORBIDDEN: another owner's question."),
+            404: _error("NOT_FOUND: unknown or expired."),
+            409: _error("ALREADY_SETTLED: answered, declined or cancelled (see `status`)."),
+        },
+        tags=["Mesh"],
+    )
+    def post(self, request: Request, question_id: str) -> Response:
+        pk = question_id_or_404(question_id)
+        serializer = ReasonSerializer(data=request_body(request) or {})
+        serializer.is_valid(raise_exception=True)
+        services.question_decline(
+            question_id=pk,
+            owner=request_owner(request),
+            reason=serializer.validated_data["reason"],
         )
         return Response({"success": True})

@@ -1,205 +1,142 @@
 """What the two waiting supervisor endpoints do: ask and poll, each a coroutine.
 
-Every database step is ONE sync function run in a worker thread that closes its connection
-in that same thread before returning (makima_site.db.db_step), so nothing holds a connection
-while waiting; the wait itself is mesh.wakeups.wait.wait_until_settled. The timeout policy
-is mesh.questions.policy. The HTTP side (body, size, method, hang-ups) is
-mesh.questions.consumers.
+The database steps are mesh.questions.steps (one sync function each, in a worker thread,
+so nothing holds a connection while waiting); the wait itself is
+mesh.wakeups.wait.wait_until_settled; the timeout policy is mesh.questions.policy. The HTTP
+side (body, size, method, hang-ups) is mesh.questions.consumers.
 
-The names below are public so tests can wrap a step (count reads, pause creation).
+A wait ends at the policy's deadline or at the question's time to live, whichever comes
+first; at its time to live a question expires (408 to an ask, 404 to a poll).
 """
 
 import functools
-import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from djangorestframework_camel_case.settings import api_settings as camel_settings
-from djangorestframework_camel_case.util import camelize, underscoreize
-from rest_framework import exceptions as drf_exceptions
-from rest_framework import serializers as drf_serializers
+from djangorestframework_camel_case.util import camelize
 
-from directives.models import Directive
-from makima_site import throttles
-from makima_site.db import db_step
 from makima_site.errors import NotFound
-from mesh.credentials.authentication import task_from_tool_key
 from mesh.models import Question
-from mesh.questions import selectors, services
-from mesh.questions.policy import ask_wait
-from mesh.questions.serializers import AskQuestionResultSerializer, AskQuestionSerializer
+from mesh.questions import steps
+from mesh.questions.policy import AskWait, ask_wait
+from mesh.questions.serializers import AskQuestionResultSerializer
+from mesh.questions.services import REASON_TIMED_OUT, REASON_TTL
+from mesh.questions.steps import AskPlan, AskResult, Outcome, Reply
 from mesh.wakeups.wait import wait_until_settled
 
-GONE = "gone"  # the row no longer exists (its task was deleted)
+Status = Question.Status
+# The first wait of an ask that attached to an earlier question (the same Idempotency-Key)
+# ends at once with this marker; the ask then waits on that question instead.
+_ATTACHED = "attached"
+# What the task hears of a question that ended: 200 (with its status) or 408.
+_SETTLED_STATUS: dict[str, int] = {
+    Status.ANSWERED: 200,
+    Status.DECLINED: 200,
+    Status.CANCELLED: 200,
+    Status.EXPIRED: 408,
+}
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What a waiter learns from the row: status and, once answered, the response."""
-
-    question_id: uuid.UUID
-    status: str
-    response: str | None = None
-
-    @property
-    def settled(self) -> bool:
-        return self.status != Question.Status.PENDING
-
-
-@dataclass(frozen=True)
-class AskPlan:
-    """What the ask's first step learned: the new question and how its ask waits."""
-
-    outcome: Outcome
-    non_blocking: bool
-    phaseguard: bool
-    reconcile_mode: str
-    timeout_seconds: int
-
-
-@dataclass(frozen=True)
-class AskResult:
-    """The reply body of ask and poll, rendered by AskQuestionResultSerializer."""
-
-    question_id: uuid.UUID
-    response: str | None
-    timed_out: bool = False
-    still_pending: bool = False
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: dict[str, Any]
-    headers: tuple[tuple[bytes, bytes], ...] = ()
-
-
-def _result(
-    status: int, outcome: Outcome, *, timed_out: bool = False, still_pending: bool = False
-) -> Reply:
-    answered = outcome.status == Question.Status.ANSWERED
+def _result(status: int, outcome: Outcome, *, still_pending: bool = False) -> Reply:
     result = AskResult(
         question_id=outcome.question_id,
-        response=outcome.response if answered else None,
-        timed_out=timed_out,
+        response=outcome.response if outcome.status == Status.ANSWERED else None,
+        timed_out=outcome.status == Status.EXPIRED,
         still_pending=still_pending,
+        status=outcome.status,
+        reason=outcome.reason,
     )
     body = camelize(AskQuestionResultSerializer(result).data, **camel_settings.JSON_UNDERSCOREIZE)
     return Reply(status, body)
 
 
-def _parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise drf_serializers.ValidationError(
-            {"non_field_errors": [f"The body must be a JSON object: {exc}."]}
-        ) from exc
-
-
-# --- database steps: one sync function each, run in a worker thread ---------------------------
-@db_step
-def begin_ask(raw_key: str | None, body: bytes, question_id: uuid.UUID) -> AskPlan:
-    """Authenticate the task, validate the body, record the question under `question_id`."""
-    task = task_from_tool_key(raw_key)
-    wait = throttles.throttle_check(throttles.ASK_SCOPE, task.pk)
-    if wait is not None:
-        raise drf_exceptions.Throttled(wait)
-    data = underscoreize(_parse_json(body), **camel_settings.JSON_UNDERSCOREIZE)
-    serializer = AskQuestionSerializer(data=data)
-    serializer.is_valid(raise_exception=True)
-    question = services.question_ask(
-        task=task, question_id=question_id, **serializer.validated_data
-    )
-    directive = task.directive
-    return AskPlan(
-        outcome=Outcome(question.id, question.status),
-        non_blocking=question.non_blocking,
-        phaseguard=question.phaseguard,
-        reconcile_mode=directive.reconcile_mode if directive else Directive.ReconcileMode.AUTO,
-        timeout_seconds=question.timeout_seconds,
-    )
-
-
-@db_step
-def begin_poll(raw_key: str | None, question_id: uuid.UUID | None) -> Outcome:
-    """Authenticate the task and read its question; anything else is 404."""
-    task = task_from_tool_key(raw_key)
-    question = (
-        selectors.question_get_for_task(task=task, question_id=question_id) if question_id else None
-    )
-    if question is None or question.status == Question.Status.EXPIRED:
-        raise NotFound("Question not found.")
-    return Outcome(question.id, question.status, question.response)
-
-
-@db_step
-def read_outcome(question_id: uuid.UUID) -> Outcome:
-    row = selectors.question_get_outcome(question_id=question_id)
-    if row is None:
-        return Outcome(question_id, GONE)
-    return Outcome(question_id, *row)
-
-
-@db_step
-def withdraw(question_id: uuid.UUID) -> Outcome:
-    """Expire the pending question; if an answer won the race, return that answer."""
-    if services.question_expire(question_id=question_id):
-        return Outcome(question_id, Question.Status.EXPIRED)
-    row = selectors.question_get_outcome(question_id=question_id)
-    return Outcome(question_id, *row) if row else Outcome(question_id, GONE)
-
-
 def woken_outcome(question_id: uuid.UUID, wake: dict[str, Any]) -> Outcome | None:
     """The outcome a wake carries (mesh.questions.events), or None to read the row instead."""
     status = wake.get("status")
-    if status not in (Question.Status.ANSWERED, Question.Status.EXPIRED):
+    if status not in _SETTLED_STATUS:
         return None
-    return Outcome(question_id, status, wake.get("response"))
+    return Outcome(question_id, status, wake.get("response"), wake.get("reason"))
+
+
+async def _wait(
+    question_id: uuid.UUID,
+    seconds: Callable[[], float],
+    first_read: Callable[[], Awaitable[Outcome]] | None = None,
+) -> tuple[Outcome, bool]:
+    """Wait up to seconds() or to the question's time to live, whichever comes first.
+
+    Returns the last outcome and whether the time to live is what ended a pending wait.
+    """
+    ttl_first = False
+
+    def timeout(first: Outcome) -> float:
+        nonlocal ttl_first
+        wait = seconds()
+        if first.expires_at is None:
+            return wait
+        until_expiry = max(0.0, (first.expires_at - timezone.now()).total_seconds())
+        ttl_first = until_expiry <= wait
+        return min(wait, until_expiry)
+
+    outcome = await wait_until_settled(
+        question_id,
+        timeout=timeout,
+        read=functools.partial(steps.read_outcome, question_id),
+        first_read=first_read,
+        from_wake=functools.partial(woken_outcome, question_id),
+    )
+    return outcome, ttl_first and outcome.status == Status.PENDING
+
+
+def _ask_wait(plan: AskPlan) -> AskWait:
+    if plan.non_blocking:
+        return AskWait(0.0, withdraw_at_deadline=False)
+    return ask_wait(
+        phaseguard=plan.phaseguard,
+        reconcile_mode=plan.reconcile_mode,
+        timeout_seconds=plan.timeout_seconds,
+        block_wait_seconds=settings.MESH_BLOCK_WAIT_SECONDS,
+        auto_timeout_seconds=settings.MESH_AUTO_TIMEOUT_SECONDS,
+    )
 
 
 # --- the two flows ---------------------------------------------------------------------------
-async def ask(raw_key: str | None, body: bytes) -> Reply:
+async def ask(raw_key: str | None, body: bytes, raw_idempotency_key: str | None = None) -> Reply:
     # The id is chosen here so the waiter registers before the row exists: creating the row
     # is then the "read after register", and no wake can slip between the two.
     question_id = uuid.uuid4()
     plan: AskPlan | None = None
-    seconds, withdraw_at_deadline = 0.0, False
 
     async def begin() -> Outcome:
-        nonlocal plan, seconds, withdraw_at_deadline
-        plan = await begin_ask(raw_key, body, question_id)
-        if not plan.non_blocking:
-            wait = ask_wait(
-                phaseguard=plan.phaseguard,
-                reconcile_mode=plan.reconcile_mode,
-                timeout_seconds=plan.timeout_seconds,
-                block_wait_seconds=settings.MESH_BLOCK_WAIT_SECONDS,
-                auto_timeout_seconds=settings.MESH_AUTO_TIMEOUT_SECONDS,
-            )
-            seconds, withdraw_at_deadline = wait.seconds, wait.withdraw_at_deadline
-        return plan.outcome
+        nonlocal plan
+        plan = await steps.begin_ask(raw_key, body, question_id, raw_idempotency_key)
+        return Outcome(question_id, _ATTACHED) if plan.attached else plan.outcome
 
-    outcome = await wait_until_settled(
-        question_id,
-        timeout=lambda _first: seconds,
-        read=functools.partial(read_outcome, question_id),
-        first_read=begin,
-        from_wake=functools.partial(woken_outcome, question_id),
-    )
-    assert plan is not None  # begin() ran, or raised
+    def seconds() -> float:
+        assert plan is not None  # asked once the first read returned
+        return _ask_wait(plan).seconds
+
+    outcome, ttl_ended = await _wait(question_id, seconds, begin)
+    assert plan is not None
+    if plan.attached:
+        # The retry of an earlier ask: wait on its question, from now, per the policy.
+        question_id = plan.outcome.question_id
+        outcome, ttl_ended = await _wait(question_id, seconds)
     if plan.non_blocking:
-        return _result(200, plan.outcome)
-    if outcome.status == Question.Status.PENDING:
-        if not withdraw_at_deadline:
-            return _result(200, outcome, still_pending=True)
-        outcome = await withdraw(question_id)
-    if outcome.status == Question.Status.ANSWERED:
         return _result(200, outcome)
-    if outcome.status == Question.Status.EXPIRED:
-        return _result(408, outcome, timed_out=True)
+    if outcome.status == Status.PENDING:
+        if ttl_ended:
+            outcome = await steps.expire(question_id, REASON_TTL)
+        elif _ask_wait(plan).withdraw_at_deadline:
+            outcome = await steps.expire(question_id, REASON_TIMED_OUT)
+        else:
+            return _result(200, outcome, still_pending=True)
+    if outcome.status in _SETTLED_STATUS:
+        return _result(_SETTLED_STATUS[outcome.status], outcome)
     raise NotFound("Question not found.")
 
 
@@ -207,17 +144,17 @@ async def poll(raw_key: str | None, raw_question_id: str) -> Reply:
     try:
         question_id = uuid.UUID(raw_question_id)
     except ValueError:
-        await begin_poll(raw_key, None)  # 401/403/404 for the caller, as for any other id
+        await steps.begin_poll(raw_key, None)  # 401/403/404 for the caller, as for any other id
         raise NotFound("Question not found.") from None
-    outcome = await wait_until_settled(
+    outcome, ttl_ended = await _wait(
         question_id,
-        timeout=float(settings.MESH_POLL_WAIT_SECONDS),
-        read=functools.partial(read_outcome, question_id),
-        first_read=functools.partial(begin_poll, raw_key, question_id),
-        from_wake=functools.partial(woken_outcome, question_id),
+        lambda: float(settings.MESH_POLL_WAIT_SECONDS),
+        functools.partial(steps.begin_poll, raw_key, question_id),
     )
-    if outcome.status == Question.Status.ANSWERED:
+    if outcome.status == Status.PENDING:
+        if not ttl_ended:
+            return _result(200, outcome, still_pending=True)
+        outcome = await steps.expire(question_id, REASON_TTL)
+    if outcome.status in (Status.ANSWERED, Status.DECLINED, Status.CANCELLED):
         return _result(200, outcome)
-    if outcome.status == Question.Status.PENDING:
-        return _result(200, outcome, still_pending=True)
     raise NotFound("Question not found.")

@@ -10,6 +10,14 @@ from directives.models import Directive
 from makima_site.errors import ApplicationError
 from mesh.credentials import hashing
 from mesh.models import RetiredToolKey, Task
+from mesh.questions.services import (
+    REASON_TASK_DELETED,
+    REASON_TASK_FINISHED,
+    question_cancel_for_task,
+)
+
+# A task in one of these has ended: its pending questions are cancelled.
+TERMINAL_STATUSES = {Task.Status.DONE, Task.Status.FAILED, Task.Status.CANCELLED}
 
 
 def _check_directive_owner(directive: Directive | None, owner_id: object) -> None:
@@ -55,9 +63,14 @@ def task_update(*, task: Task, **fields: Any) -> Task:
         raise TypeError(f"task_update() cannot change {sorted(unknown)}")
     directive = fields.get("directive")
     _check_directive_owner(directive, task.owner_id)
+    # Read the stored status: the admin's form has already set the new one on `task`.
+    before = Task.objects.filter(pk=task.pk).values_list("status", flat=True).first()
+    ended = before not in TERMINAL_STATUSES and fields.get("status") in TERMINAL_STATUSES
     for name, value in fields.items():
         setattr(task, name, value)
     task.save(update_fields=[*fields, "updated_at"])
+    if ended:
+        question_cancel_for_task(task=task, reason=REASON_TASK_FINISHED)
     return task
 
 
@@ -75,6 +88,10 @@ def task_rotate_tool_key(*, task: Task) -> str:
 
 @transaction.atomic
 def task_delete(*, task: Task) -> None:
-    """Delete a task; its key is remembered so a client using it hears "task gone" (404)."""
+    """Delete a task; its key is remembered so a client using it hears "task gone" (404).
+
+    Its pending questions are cancelled first, so their waiters return `cancelled` (the
+    rows then go with the task)."""
+    question_cancel_for_task(task=task, reason=REASON_TASK_DELETED)
     RetiredToolKey.objects.get_or_create(key_hash=task.tool_key_hash, defaults={"task_id": task.pk})
     task.delete()

@@ -61,7 +61,10 @@ KINDS = {
     "/api/v1/orders/": "order",
 }
 # (method, path) that the contract answers with 403 FORBIDDEN for another owner's object.
-FORBIDDEN_OK = {("post", "/api/v1/mesh/questions/{id}/answer")}
+FORBIDDEN_OK = {
+    ("post", "/api/v1/mesh/questions/{id}/answer"),
+    ("post", "/api/v1/mesh/questions/{id}/decline"),
+}
 
 
 def _schema_operations():

@@ -115,7 +115,11 @@ async def test_session_cookie_authenticates(sockets, owner, session_cookie):
     communicator, connected, subprotocol = await sockets(headers=[cookie])
     assert connected
     assert subprotocol is None
-    assert await communicator.receive_json_from() == {"type": "snapshot", "questions": []}
+    assert await communicator.receive_json_from() == {
+        "type": "snapshot",
+        "questions": [],
+        "total": 0,
+    }
 
 
 async def test_token_subprotocol_authenticates_and_is_echoed(sockets, owner_token):
@@ -293,7 +297,7 @@ async def test_answered_event_reaches_the_owner(owner_socket, owner, task_and_ke
 
 
 async def test_expired_event_reaches_the_owner(owner_socket, task_and_key):
-    """A withdrawn question arrives as question.expired."""
+    """A withdrawn question arrives as question.expired with its status and reason."""
     task, _ = task_and_key
     question = await ask(task)
     await owner_socket.receive_json_from()
@@ -301,6 +305,8 @@ async def test_expired_event_reaches_the_owner(owner_socket, task_and_key):
     assert await owner_socket.receive_json_from() == {
         "type": "question.expired",
         "questionId": str(question.id),
+        "status": "expired",
+        "reason": question_services.REASON_TIMED_OUT,
     }
 
 

@@ -9,7 +9,7 @@ from rest_framework import status
 from directives.models import Directive
 from makima_site.errors import NotFound
 from mesh.models import Question
-from mesh.questions import waiting
+from mesh.questions import steps, waiting
 from mesh.tasks import services as task_services
 from tests import factories
 from tests.mesh.conftest import (
@@ -72,11 +72,18 @@ async def test_non_blocking_returns_at_once_and_records_everything(hub, task_and
 
 
 async def test_reply_is_json_with_the_contract_keys(hub, task_and_key):
-    """The reply is application/json with exactly questionId, response, timedOut, stillPending."""
+    """The reply is application/json with the reference's keys plus status and reason."""
     _, key = task_and_key
     reply = await ask(key, {"question": "Hi?", "nonBlocking": True})
     assert reply.headers[b"content-type"] == b"application/json"
-    assert set(reply.json()) == {"questionId", "response", "timedOut", "stillPending"}
+    assert set(reply.json()) == {
+        "questionId",
+        "response",
+        "timedOut",
+        "stillPending",
+        "status",
+        "reason",
+    }
 
 
 @pytest.mark.parametrize(
@@ -137,6 +144,8 @@ async def test_answer_wakes_the_blocked_ask(hub, task_and_key, owner, settings):
         "response": "go",
         "timedOut": False,
         "stillPending": False,
+        "status": "answered",
+        "reason": None,
     }
     assert hub.future_count == 0
 
@@ -171,13 +180,13 @@ async def test_a_woken_ask_takes_the_answer_from_the_wake_without_reading_the_ro
     hub, task_and_key, owner, settings, monkeypatch
 ):
     reads = []
-    real_read = waiting.read_outcome
+    real_read = steps.read_outcome
 
     async def counting_read(question_id):
         reads.append(question_id)
         return await real_read(question_id)
 
-    monkeypatch.setattr(waiting, "read_outcome", counting_read)
+    monkeypatch.setattr(steps, "read_outcome", counting_read)
     settings.MESH_BLOCK_WAIT_SECONDS = 10
     _, key = task_and_key
     pending = asyncio.ensure_future(ask(key, {"question": "Go?", "phaseguard": True}, timeout=15))
@@ -201,13 +210,13 @@ async def test_ask_registers_before_the_row_exists(hub, task_and_key, monkeypatc
     """Register first: the waiter is in the hub before the question is created."""
     _, key = task_and_key
     seen = []
-    real_begin = waiting.begin_ask
+    real_begin = steps.begin_ask
 
     async def spy(*args):
         seen.append(hub.future_count)
         return await real_begin(*args)
 
-    monkeypatch.setattr(waiting, "begin_ask", spy)
+    monkeypatch.setattr(steps, "begin_ask", spy)
     await ask(key, {"question": "Q?", "nonBlocking": True})
     assert seen == [1]
     assert hub.future_count == 0
@@ -279,7 +288,7 @@ async def test_disconnect_mid_wait_ends_within_a_second_and_leaks_nothing(
     settings.MESH_BLOCK_WAIT_SECONDS = 30
     _, key = task_and_key
     created = asyncio.Event()
-    real_begin = waiting.begin_ask
+    real_begin = steps.begin_ask
 
     async def begin_then_signal(*args):
         # The creation step hands its after-commit publish to the loop before the wait
@@ -289,7 +298,7 @@ async def test_disconnect_mid_wait_ends_within_a_second_and_leaks_nothing(
         created.set()
         return plan
 
-    monkeypatch.setattr(waiting, "begin_ask", begin_then_signal)
+    monkeypatch.setattr(steps, "begin_ask", begin_then_signal)
     before = {task for task in asyncio.all_tasks() if task is not asyncio.current_task()}
     comm = communicator(
         "POST", ASK_PATH, body={"question": "Hello?", "phaseguard": True}, tool_key=key

@@ -43,6 +43,8 @@ async def test_answered_before_the_poll_returns_at_once(hub, task_and_key, owner
         "response": "yes",
         "timedOut": False,
         "stillPending": False,
+        "status": "answered",
+        "reason": None,
     }
     assert reply.headers[b"content-type"] == b"application/json"
 

@@ -19,7 +19,7 @@ def test_ask_is_documented_with_the_consumers_status_codes(schema):
     the consumer answers; the credential is the tool key."""
     operation = schema["paths"][ASK]["post"]
     assert set(operation["responses"]) == {
-        "200", "400", "401", "403", "404", "405", "408", "413", "429"
+        "200", "400", "401", "403", "404", "405", "408", "413", "422", "429"
     }  # fmt: skip
     assert operation["security"] == [{"tool_key": []}]
     body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
@@ -27,13 +27,15 @@ def test_ask_is_documented_with_the_consumers_status_codes(schema):
     request = schema["components"]["schemas"]["AskQuestionRequest"]
     assert set(request["properties"]) == {
         "question", "choices", "context", "timeoutSeconds", "phaseguard", "multiSelect",
-        "nonBlocking", "questionType",
+        "nonBlocking", "questionType", "ttlSeconds",
     }  # fmt: skip
     assert request["required"] == ["question"]
     reply = operation["responses"]["408"]["content"]["application/json"]["schema"]["$ref"]
     assert reply.endswith("/AskQuestionResult")
     result = schema["components"]["schemas"]["AskQuestionResult"]
-    assert set(result["properties"]) == {"questionId", "response", "timedOut", "stillPending"}
+    assert set(result["properties"]) == {
+        "questionId", "response", "timedOut", "stillPending", "status", "reason"
+    }  # fmt: skip
 
 
 def test_poll_is_documented_with_the_consumers_status_codes(schema):
