@@ -86,10 +86,17 @@ def _parse_json(body: bytes) -> Any:
 
 
 def _outcome(question: Question) -> Outcome:
-    status = question.status
-    if status == Question.Status.PENDING and not question.is_pending:
-        status = Question.Status.EXPIRED  # past its time to live, not yet swept
-    return Outcome(question.id, status, question.response, question.reason, question.expires_at)
+    """The question's outcome; one past its time to live is expired here and now (with its
+    event), not only at the next sweep."""
+    if question.status == Question.Status.PENDING and not question.is_pending:
+        services.question_expire(question_id=question.id, reason=services.REASON_TTL)
+        expired = selectors.question_get_outcome(question_id=question.id)
+        if expired is None:
+            return Outcome(question.id, GONE)
+        question = expired
+    return Outcome(
+        question.id, question.status, question.response, question.reason, question.expires_at
+    )
 
 
 @db_step
