@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """Makima mesh benchmarks (issues 4, 5 and 6). See bench/README.md.
 
-    bench/run.py                         # wake, waiters, leak, push at default sizes
+    bench/run.py                         # wake, waiters, leak, push, lists at default sizes
     bench/run.py wake                    # one part alone
     bench/run.py waiters --waiters 5000
     bench/run.py leak --leak 10000
     bench/run.py push
+    bench/run.py lists --list-sizes 0,2000,20000
     bench/run.py soak --minutes 5        # or: bench/run.py --soak (PostgreSQL + Redis only)
 
 The harness starts the server itself: ONE daphne on SQLite + the in-memory channel layer
@@ -34,13 +35,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import aiohttp  # noqa: E402
 from websockets.asyncio.client import connect as ws_connect  # noqa: E402
 from websockets.typing import Origin, Subprotocol  # noqa: E402
 
 from bench import harness as h  # noqa: E402
 
-PARTS = ("wake", "waiters", "leak", "push", "soak")
-DEFAULT_PARTS = ("wake", "waiters", "leak", "push")
+PARTS = ("wake", "waiters", "leak", "push", "lists", "soak")
+DEFAULT_PARTS = ("wake", "waiters", "leak", "push", "lists")
 DEPLOYMENT = {
     "embedded": "1 daphne, SQLite + in-memory layer",
     "redis": "2 daphne, PostgreSQL + Redis",
@@ -795,6 +797,224 @@ async def part_push(ctx: Ctx) -> None:
     )
 
 
+# --- part: lists ----------------------------------------------------------------------------
+LIST_TASKS = 200  # the pending questions of each size are spread over this many tasks
+LIST_TARGET_SIZE = 20000  # the size the two targets below are set for
+LIST_P50_TARGET_MS = 50.0
+SNAPSHOT_MAX_BYTES = 256 * 1024
+
+
+def size_text(n: int) -> str:
+    return f"{n:,} B ({n / 1024:.1f} KiB)"
+
+
+async def list_samples(session, server: h.Server, token: str, n: int) -> dict[str, Any]:
+    """n sequential GETs of the owner's pending list on one kept-alive connection: latency
+    to the last body byte, the server's CPU per request, and the response's byte size, item
+    count and X-Total-Count header (the last successful response's)."""
+    url = server.base + h.LIST_PATH
+    headers = h.owner_headers(token)
+    samples: list[float] = []
+    errors: list[str] = []
+    shape: dict[str, Any] = {}
+    cpu0 = server.reading().cpu_s
+    for _ in range(n):
+        t0 = time.perf_counter()
+        try:
+            async with session.get(
+                url, headers=headers, timeout=aiohttp.ClientTimeout(total=120)
+            ) as resp:
+                raw = await resp.read()
+                elapsed = time.perf_counter() - t0
+                status = resp.status
+                total = resp.headers.get("X-Total-Count")
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            continue
+        if status != 200:
+            errors.append(f"HTTP {status}")
+            continue
+        samples.append(elapsed)
+        # Parsed after the clock stopped: the client's JSON decoding is not the server's time.
+        body = json.loads(raw)
+        shape = {
+            "bytes": len(raw),
+            "bare_array": isinstance(body, list),
+            "items": len(body) if isinstance(body, list) else None,
+            "x_total_count": total,
+        }
+    cpu_ms = 1000.0 * (server.reading().cpu_s - cpu0) / max(1, n)
+    return {
+        **h.summary_ms(samples),
+        **shape,
+        "server_cpu_ms_per_request": round(cpu_ms, 2),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:5],
+    }
+
+
+async def snapshot_samples(server: h.Server, token: str, n: int) -> dict[str, Any]:
+    """n fresh feed sockets, one after the other: start of the connect → the first frame
+    (the snapshot) fully received, the part of it after the handshake, and the frame's byte
+    size (permessage-deflate off, so this is what goes over the wire), items and total."""
+    samples: list[float] = []
+    after_open: list[float] = []
+    errors: list[str] = []
+    shape: dict[str, Any] = {}
+    for _ in range(n):
+        t0 = time.perf_counter()
+        try:
+            async with ws_connect(
+                server.ws_base + h.FEED_PATH,
+                subprotocols=[Subprotocol("makima.bearer"), Subprotocol(token)],
+                origin=Origin(server.base),
+                proxy=None,
+                compression=None,
+                ping_interval=None,
+                open_timeout=60,
+                # No client-side cap: an oversized snapshot is the figure, not an error.
+                max_size=None,
+                user_agent_header=None,
+            ) as ws:
+                opened = time.perf_counter()
+                raw = await asyncio.wait_for(ws.recv(decode=False), timeout=120)
+                received = time.perf_counter()
+        except Exception as exc:  # noqa: BLE001 - reported as a figure
+            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            continue
+        frame = json.loads(raw)
+        if not isinstance(frame, dict) or frame.get("type") != "snapshot":
+            kind = frame.get("type") if isinstance(frame, dict) else type(frame).__name__
+            errors.append(f"first frame {kind!r}, not snapshot")
+            continue
+        samples.append(received - t0)
+        after_open.append(received - opened)
+        questions = frame.get("questions")
+        shape = {
+            "bytes": max(len(raw), shape.get("bytes", 0)),
+            "items": len(questions) if isinstance(questions, list) else None,
+            "total": frame.get("total"),
+        }
+    return {
+        **h.summary_ms(samples),
+        "after_handshake": h.summary_ms(after_open),
+        **shape,
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:5],
+    }
+
+
+async def part_lists(ctx: Ctx) -> None:
+    """The owner's pending list and the feed's snapshot with many questions pending. Each
+    size gets its own owner and fresh servers (like each part), so one size's caches and
+    allocations don't colour the next."""
+    c = ctx.cluster
+    c.migrate()
+    sizes: dict[str, Any] = {}
+    ctx.report.data["lists"] = {"tasks": LIST_TASKS, "sizes": sizes}
+    for size in ctx.args.list_sizes:
+        name = f"lists-{size}"
+        t0 = time.perf_counter()
+        owner = c.fixtures(
+            [
+                {
+                    "name": name,
+                    "owners": 1,
+                    "tasks_per_owner": LIST_TASKS,
+                    "mode": "semi-auto",
+                    "pending_questions": size,
+                }
+            ]
+        )[name][0]
+        fixtures_s = round(time.perf_counter() - t0, 1)
+        print(
+            f"  {size} pending questions: fixtures in {fixtures_s} s "
+            f"(bulk insert {owner['pending_questions_s']} s)",
+            flush=True,
+        )
+        await c.start(h.LONG_WAITS, h.UNTHROTTLED_ENV)
+        a = c.servers[0]
+        data: dict[str, Any] = {
+            "pending": size,
+            "fixtures_s": fixtures_s,
+            "bulk_insert_s": owner["pending_questions_s"],
+        }
+        sizes[str(size)] = data
+        async with h.new_session() as session:
+            await list_samples(session, a, owner["token"], min(3, ctx.args.list_samples))
+            await snapshot_samples(a, owner["token"], 1)
+            await asyncio.sleep(1)
+            data["before"] = readings(ctx)
+            data["list"] = await list_samples(session, a, owner["token"], ctx.args.list_samples)
+            data["snapshot"] = await snapshot_samples(a, owner["token"], ctx.args.snapshot_samples)
+        await asyncio.sleep(1)
+        data["after"] = readings(ctx)
+        data["server_log_errors"] = {s.name: s.log_error_count() for s in c.servers}
+        report_list_size(ctx, a, data)
+
+
+def report_list_size(ctx: Ctx, a: h.Server, data: dict[str, Any]) -> None:
+    r = ctx.report
+    size = data["pending"]
+    at_target = size >= LIST_TARGET_SIZE
+    lst, snap = data["list"], data["snapshot"]
+    p50 = lst["p50_ms"]
+    r.add(
+        "lists",
+        f"GET {h.LIST_PATH}, {size} pending ({LIST_TASKS} tasks of 1 owner)",
+        h.lat(lst) + f"; server CPU {lst['server_cpu_ms_per_request']} ms/request",
+        f"p50 <= {LIST_P50_TARGET_MS:.0f} ms at {LIST_TARGET_SIZE:,}" if at_target else "",
+        (p50 is not None and p50 <= LIST_P50_TARGET_MS) if at_target else None,
+    )
+    total = lst.get("x_total_count")
+    items = lst.get("items")
+    r.add(
+        "lists",
+        "  response: bytes / items / X-Total-Count",
+        f"{size_text(lst['bytes']) if 'bytes' in lst else 'n/a'} / "
+        f"{items if items is not None else 'not a bare array'} / "
+        f"{total if total is not None else 'absent'}",
+        f"X-Total-Count = {size} when sent",
+        None if total is None else total == str(size),
+    )
+    r.add(
+        "lists",
+        f"feed snapshot, {size} pending: connect -> first frame",
+        h.lat(snap),
+    )
+    r.add("lists", "  of which after the handshake", h.lat(snap["after_handshake"]))
+    nbytes = snap.get("bytes")
+    r.add(
+        "lists",
+        "  snapshot frame: bytes / items",
+        f"{size_text(nbytes) if nbytes is not None else 'n/a'} / {snap.get('items', 'n/a')}",
+        f"<= 256 KiB at {LIST_TARGET_SIZE:,}" if at_target else "",
+        (nbytes is not None and nbytes <= SNAPSHOT_MAX_BYTES) if at_target else None,
+    )
+    snap_total = snap.get("total")
+    r.add(
+        "lists",
+        '  snapshot "total"',
+        "absent" if snap_total is None else snap_total,
+        f"= {size} when sent",
+        None if snap_total is None else snap_total == size,
+    )
+    r.add(
+        "lists",
+        "  errors: list / snapshot",
+        f"{lst['errors']} / {snap['errors']}",
+        "0 / 0",
+        lst["errors"] == 0 and snap["errors"] == 0,
+    )
+    before, after = data["before"][a.name], data["after"][a.name]
+    r.add("lists", f"  RSS {a.name} before / after", f"{before['rss_mb']} / {after['rss_mb']} MB")
+    r.add(
+        "lists",
+        f"  fixtures: {size} questions bulk-inserted / whole fixture",
+        f"{data['bulk_insert_s']} s / {data['fixtures_s']} s",
+    )
+
+
 # --- part: soak -----------------------------------------------------------------------------
 async def part_soak(ctx: Ctx) -> None:
     from bench.soak import run_soak
@@ -807,11 +1027,25 @@ PART_FUNCS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "waiters": part_waiters,
     "leak": part_leak,
     "push": part_push,
+    "lists": part_lists,
     "soak": part_soak,
 }
 
 
 # --- main -----------------------------------------------------------------------------------
+def sizes_list(text: str) -> list[int]:
+    """'0,2000,20000' -> [0, 2000, 20000] (for argparse)."""
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of integers: {text!r}"
+        ) from None
+    if not sizes or any(size < 0 for size in sizes):
+        raise argparse.ArgumentTypeError(f"need one or more sizes >= 0: {text!r}")
+    return sizes
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Makima mesh benchmarks (bench/README.md)",
@@ -843,6 +1077,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--owners", type=int, default=100, help="owners with sockets (push)")
     parser.add_argument("--sockets-per-owner", type=int, default=10)
+    parser.add_argument(
+        "--list-sizes",
+        type=sizes_list,
+        default="0,2000,20000",
+        help="lists: pending questions of the one owner, comma-separated (one run each)",
+    )
+    parser.add_argument(
+        "--list-samples", type=int, default=100, help="lists: sequential GETs per size"
+    )
+    parser.add_argument(
+        "--snapshot-samples", type=int, default=20, help="lists: feed connects per size"
+    )
     parser.add_argument("--minutes", type=float, default=5.0, help="soak duration")
     parser.add_argument(
         "--warmup",
