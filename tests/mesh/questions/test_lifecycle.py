@@ -254,9 +254,12 @@ def test_concurrent_settlements_have_exactly_one_winner(task, owner, round_):
         thread.join()
     assert len(won) == 1
     row = refreshed(question)
-    assert row.status == {
-        "answer": Status.ANSWERED,
-        "decline": Status.DECLINED,
-        "cancel": Status.CANCELLED,
-        "expire": Status.EXPIRED,
-    }[won[0]]
+    assert (
+        row.status
+        == {
+            "answer": Status.ANSWERED,
+            "decline": Status.DECLINED,
+            "cancel": Status.CANCELLED,
+            "expire": Status.EXPIRED,
+        }[won[0]]
+    )
