@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from directives.models import Directive
+from makima_site.idempotency import MAX_IDEMPOTENCY_KEY_LENGTH
 from makima_site.models import TimestampedModel
 
 MAX_LABELS = 20
@@ -13,7 +14,6 @@ MAX_LABEL_LENGTH = 50
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 20000
 MAX_REPOSITORY_URL_LENGTH = 500
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
 # A task retrying with the same Idempotency-Key within this window gets its first order back.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 

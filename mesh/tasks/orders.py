@@ -16,10 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from makima_site.errors import ApplicationError
+from makima_site.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from makima_site.openapi import error_response
 from mesh.credentials.authentication import ToolKeyAuthentication
 from orders import services
-from orders.models import MAX_IDEMPOTENCY_KEY_LENGTH, Order
+from orders.models import Order
 from orders.serializers import (
     ORDER_CORE_FIELDS,
     LabelListField,
@@ -28,7 +29,6 @@ from orders.serializers import (
     title_field,
 )
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 TASK_ORDER_TYPES = (Order.OrderType.SPIKE, Order.OrderType.CHORE)
 INVALID_ORDER_TYPE_MESSAGE = "Only spike and chore order types are allowed from directive tasks"
 
@@ -64,26 +64,6 @@ class TaskOrderSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
-
-
-def _idempotency_key(request) -> str | None:
-    raw = request.headers.get(IDEMPOTENCY_HEADER)
-    if raw is None:
-        return None
-    key = raw.strip()
-    problem = None
-    if not key:
-        problem = "must not be blank"
-    elif len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        problem = f"must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
-    elif not key.isascii() or not key.isprintable():
-        problem = "must be printable ASCII"
-    if problem is None:
-        return key
-    message = f"The {IDEMPOTENCY_HEADER} header {problem} (a UUID is a good key)."
-    raise ApplicationError(
-        message, code="VALIDATION_ERROR", details={IDEMPOTENCY_HEADER: [message]}
-    )
 
 
 def _raise_input_errors(serializer: TaskOrderInputSerializer) -> None:
@@ -159,7 +139,7 @@ class TaskOrderCreateView(APIView):
     )
     def post(self, request):
         task = request.auth
-        idempotency_key = _idempotency_key(request)
+        key = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
         serializer = TaskOrderInputSerializer(data=request.data)
         if not serializer.is_valid():
             _raise_input_errors(serializer)
@@ -167,7 +147,7 @@ class TaskOrderCreateView(APIView):
             owner=task.owner,
             directive=task.directive,
             filed_by_task=task,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             **serializer.validated_data,
         )
         return Response(TaskOrderSerializer(order).data, status=status.HTTP_201_CREATED)
