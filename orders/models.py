@@ -136,10 +136,14 @@ class Order(TimestampedModel):
 
 
 class OrderIdempotencyKey(models.Model):
-    """A task's Idempotency-Key and the order it filed, so a retry gets that order back."""
+    """A task's Idempotency-Key, the body it came with and the order it filed, so a retry
+    gets that order back."""
 
     task = models.ForeignKey("mesh.Task", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=MAX_IDEMPOTENCY_KEY_LENGTH)
+    # The fingerprint of the request's validated body (makima_site.idempotency), so the same
+    # key with another body is refused; "" for keys stored before fingerprints were kept.
+    request_hash = models.CharField(max_length=64, default="")
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
