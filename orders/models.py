@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from directives.models import Directive
+from makima_site.idempotency import MAX_IDEMPOTENCY_KEY_LENGTH
 from makima_site.models import TimestampedModel
 
 MAX_LABELS = 20
@@ -13,7 +14,6 @@ MAX_LABEL_LENGTH = 50
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 20000
 MAX_REPOSITORY_URL_LENGTH = 500
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
 # A task retrying with the same Idempotency-Key within this window gets its first order back.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -136,10 +136,14 @@ class Order(TimestampedModel):
 
 
 class OrderIdempotencyKey(models.Model):
-    """A task's Idempotency-Key and the order it filed, so a retry gets that order back."""
+    """A task's Idempotency-Key, the body it came with and the order it filed, so a retry
+    gets that order back."""
 
     task = models.ForeignKey("mesh.Task", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=MAX_IDEMPOTENCY_KEY_LENGTH)
+    # The fingerprint of the request's validated body (makima_site.idempotency), so the same
+    # key with another body is refused; "" for keys stored before fingerprints were kept.
+    request_hash = models.CharField(max_length=64, default="")
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

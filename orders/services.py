@@ -16,6 +16,7 @@ from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 
 from directives.models import Directive
 from makima_site.errors import ApplicationError
+from makima_site.idempotency import IdempotencyKeyReused
 from orders.models import IDEMPOTENCY_WINDOW, Order, OrderIdempotencyKey
 
 if TYPE_CHECKING:  # mesh depends on orders (its supervisor endpoint), not the other way
@@ -31,6 +32,10 @@ ORDER_UPDATE_FIELDS = (
     "order_type",
     "labels",
     "repository_url",
+)
+
+KEY_REUSED_MESSAGE = (
+    "This Idempotency-Key was already used with a different body; send a new key for a new order."
 )
 
 
@@ -91,6 +96,7 @@ def order_create(
     repository_url: str | None = None,
     filed_by_task: "Task | None" = None,
     idempotency_key: str | None = None,
+    request_hash: str = "",
 ) -> Order:
     """File an order on one of the owner's directives.
 
@@ -98,11 +104,16 @@ def order_create(
     task), the same task sending the same key again within IDEMPOTENCY_WINDOW gets its first
     order back instead of a new one — also when both requests race: the unique (task, key)
     constraint lets exactly one insert win, and the loser returns the winner's order.
+    `request_hash` is the fingerprint of the request's body (makima_site.idempotency): when
+    the key was stored with another one, first or by the race's winner, IdempotencyKeyReused
+    is raised and nothing is stored.
     """
     if idempotency_key is not None and filed_by_task is None:
         raise ValueError("An idempotency key needs the filing task it belongs to.")
     if idempotency_key is not None and filed_by_task is not None:
-        earlier = order_get_by_idempotency_key(task=filed_by_task, key=idempotency_key)
+        earlier = order_get_by_idempotency_key(
+            task=filed_by_task, key=idempotency_key, request_hash=request_hash
+        )
         if earlier is not None:
             return earlier
 
@@ -124,27 +135,43 @@ def order_create(
     try:
         with transaction.atomic():
             order_save(order=order)
-            OrderIdempotencyKey.objects.create(task=filed_by_task, key=idempotency_key, order=order)
+            OrderIdempotencyKey.objects.create(
+                task=filed_by_task, key=idempotency_key, request_hash=request_hash, order=order
+            )
     except IntegrityError:
-        # A concurrent request with the same key committed first; its order is the answer.
-        winner = order_get_by_idempotency_key(task=filed_by_task, key=idempotency_key)
+        # A concurrent request with the same key committed first; its order is the answer,
+        # unless it came with another body.
+        winner = order_get_by_idempotency_key(
+            task=filed_by_task, key=idempotency_key, request_hash=request_hash
+        )
         if winner is None:
             raise
         return winner
     return order
 
 
-def order_get_by_idempotency_key(*, task: "Task", key: str) -> Order | None:
-    """The order this task filed with this key within the window; forgets expired keys."""
+def order_get_by_idempotency_key(
+    *, task: "Task", key: str, request_hash: str | None = None
+) -> Order | None:
+    """The order this task filed with this key within the window; forgets expired keys.
+
+    With `request_hash`, a key stored with another body's fingerprint raises
+    IdempotencyKeyReused instead.
+    """
     record = (
         OrderIdempotencyKey.objects.select_related("order")
         .filter(task=task, key=key)
-        .only("created_at", "order")
+        .only("created_at", "request_hash", "order")
         .first()
     )
     if record is None:
         return None
     if timezone.now() - record.created_at < IDEMPOTENCY_WINDOW:
+        # A key stored before fingerprints were kept has none: its body is unknown, and
+        # refusing it could turn a true retry into an error, so it matches any body (as it
+        # did before) until it expires.
+        if request_hash is not None and record.request_hash not in ("", request_hash):
+            raise IdempotencyKeyReused(KEY_REUSED_MESSAGE)
         return record.order
     # Expired: drop this task's stale keys, so the key can be used afresh and the table
     # holds no more than a day of keys per task.

@@ -1,7 +1,7 @@
 """POST /api/v1/mesh/supervisor/orders — a directive task files a spike or chore order.
 
 The reference's `create_order_for_task`, byte-for-byte in shape, plus an Idempotency-Key
-header so a retry after a dropped connection never files twice.
+header so a retry after a dropped connection never files twice (makima_site/idempotency.py).
 """
 
 from drf_spectacular.utils import (
@@ -16,10 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from makima_site.errors import ApplicationError
+from makima_site.idempotency import IDEMPOTENCY_HEADER, idempotency_key, request_fingerprint
 from makima_site.openapi import error_response
 from mesh.credentials.authentication import ToolKeyAuthentication
 from orders import services
-from orders.models import MAX_IDEMPOTENCY_KEY_LENGTH, Order
+from orders.models import Order
 from orders.serializers import (
     ORDER_CORE_FIELDS,
     LabelListField,
@@ -28,7 +29,6 @@ from orders.serializers import (
     title_field,
 )
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 TASK_ORDER_TYPES = (Order.OrderType.SPIKE, Order.OrderType.CHORE)
 INVALID_ORDER_TYPE_MESSAGE = "Only spike and chore order types are allowed from directive tasks"
 
@@ -48,6 +48,14 @@ class TaskOrderInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(INVALID_ORDER_TYPE_MESSAGE, code="invalid_order_type")
         return value
 
+    def validate(self, attrs: dict) -> dict:
+        # Absent, null and "" all mean "none" here (the service stores None), so every field
+        # is present with one spelling: a retry that writes a default differently has the
+        # same validated data, hence the same fingerprint.
+        for name in ("description", "repository_url"):
+            attrs[name] = attrs.get(name) or None
+        return attrs
+
 
 class TaskOrderSerializer(serializers.ModelSerializer):
     """Exactly the reference's response keys."""
@@ -64,26 +72,6 @@ class TaskOrderSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
-
-
-def _idempotency_key(request) -> str | None:
-    raw = request.headers.get(IDEMPOTENCY_HEADER)
-    if raw is None:
-        return None
-    key = raw.strip()
-    problem = None
-    if not key:
-        problem = "must not be blank"
-    elif len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        problem = f"must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
-    elif not key.isascii() or not key.isprintable():
-        problem = "must be printable ASCII"
-    if problem is None:
-        return key
-    message = f"The {IDEMPOTENCY_HEADER} header {problem} (a UUID is a good key)."
-    raise ApplicationError(
-        message, code="VALIDATION_ERROR", details={IDEMPOTENCY_HEADER: [message]}
-    )
 
 
 def _raise_input_errors(serializer: TaskOrderInputSerializer) -> None:
@@ -109,8 +97,11 @@ class TaskOrderCreateView(APIView):
             "The order is filed on the task's directive for the task's owner, records the "
             "task, and takes the directive's repository URL unless one is given. Send an "
             f"`{IDEMPOTENCY_HEADER}` header to make retries safe: the same task sending the "
-            "same key again within 24 hours gets the first order back (201, same id) instead "
-            "of a new one; another task's key is its own."
+            "same key and body again within 24 hours gets the first order back (201, same id) "
+            "instead of a new one; another task's key is its own. The body is compared after "
+            "defaults, so leaving out a field or sending its default is the same body. The same "
+            "key with a different body is 422 IDEMPOTENCY_KEY_REUSED and files nothing: send a "
+            "new key for a new order."
         ),
         tags=["Mesh Supervisor"],
         request=TaskOrderInputSerializer,
@@ -122,7 +113,7 @@ class TaskOrderCreateView(APIView):
                 type=str,
                 description=(
                     "Optional, 1..255 printable ASCII characters (a UUID is a good choice). "
-                    "Honoured per task for 24 hours."
+                    "Honoured per task for 24 hours, for the body it first came with."
                 ),
             )
         ],
@@ -142,6 +133,10 @@ class TaskOrderCreateView(APIView):
             403: error_response("NOT_DIRECTIVE_TASK: the task has no directive."),
             404: error_response("NOT_FOUND: the tool key's task was deleted."),
             413: error_response("PAYLOAD_TOO_LARGE: the body is over 1 MiB."),
+            422: error_response(
+                "IDEMPOTENCY_KEY_REUSED: this task used the Idempotency-Key within 24 hours "
+                "with a different body; nothing was stored. Send a new key for a new order."
+            ),
         },
         examples=[
             OpenApiExample(
@@ -159,7 +154,7 @@ class TaskOrderCreateView(APIView):
     )
     def post(self, request):
         task = request.auth
-        idempotency_key = _idempotency_key(request)
+        key = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
         serializer = TaskOrderInputSerializer(data=request.data)
         if not serializer.is_valid():
             _raise_input_errors(serializer)
@@ -167,7 +162,8 @@ class TaskOrderCreateView(APIView):
             owner=task.owner,
             directive=task.directive,
             filed_by_task=task,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
+            request_hash=request_fingerprint(serializer.validated_data),
             **serializer.validated_data,
         )
         return Response(TaskOrderSerializer(order).data, status=status.HTTP_201_CREATED)

@@ -1,13 +1,16 @@
 """orders/services.py: the rules that hold whoever calls (API, admin, tasks)."""
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from makima_site.errors import ApplicationError
+from makima_site.idempotency import IdempotencyKeyReused
 from orders import services
-from orders.models import Order, OrderIdempotencyKey, label_errors
+from orders.models import IDEMPOTENCY_WINDOW, Order, OrderIdempotencyKey, label_errors
 from tests import factories
 
 
@@ -127,6 +130,114 @@ def test_integrity_error_without_a_winner_is_raised(owner, directive, task_and_k
             idempotency_key="k",
         )
     assert not Order.objects.exists()
+
+
+HASH_A, HASH_B = "a" * 64, "b" * 64
+
+
+def file_with_key(owner, directive, task, *, title="t", request_hash=HASH_A, key="k"):
+    return services.order_create(
+        owner=owner,
+        directive=directive,
+        title=title,
+        order_type="spike",
+        filed_by_task=task,
+        idempotency_key=key,
+        request_hash=request_hash,
+    )
+
+
+def stored_rows() -> tuple[list[dict], list[dict]]:
+    return list(Order.objects.values()), list(OrderIdempotencyKey.objects.values())
+
+
+def test_same_key_and_body_returns_the_first_order(owner, directive, task_and_key):
+    """The same key with the same body fingerprint returns the first order; one row."""
+    task, _ = task_and_key
+    first = file_with_key(owner, directive, task)
+    again = file_with_key(owner, directive, task)
+    assert again.pk == first.pk
+    assert Order.objects.count() == 1
+    assert OrderIdempotencyKey.objects.get().request_hash == HASH_A
+
+
+def test_same_key_with_another_body_is_refused(owner, directive, task_and_key):
+    """The same key with another fingerprint raises IdempotencyKeyReused (422) and changes
+    nothing."""
+    task, _ = task_and_key
+    file_with_key(owner, directive, task, title="first")
+    before = stored_rows()
+    with pytest.raises(IdempotencyKeyReused) as caught:
+        file_with_key(owner, directive, task, title="second", request_hash=HASH_B)
+    assert (caught.value.status_code, caught.value.code) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert "new key" in caught.value.message
+    assert stored_rows() == before
+
+
+def test_key_stored_without_a_fingerprint_matches_any_body(owner, directive, task_and_key):
+    """A key stored with no fingerprint (before they were kept) replays for any body."""
+    task, _ = task_and_key
+    first = file_with_key(owner, directive, task, request_hash="")
+    again = file_with_key(owner, directive, task, title="other", request_hash=HASH_B)
+    assert again.pk == first.pk
+    assert Order.objects.count() == 1
+
+
+def test_another_tasks_same_key_with_another_body_files_its_own(owner, directive, task_and_key):
+    """Keys are per task: another task's same key and another body files a new order."""
+    task, _ = task_and_key
+    other_task, _ = factories.make_task(owner, directive)
+    mine = file_with_key(owner, directive, task)
+    theirs = file_with_key(owner, directive, other_task, request_hash=HASH_B)
+    assert theirs.pk != mine.pk
+    assert Order.objects.count() == 2
+
+
+def test_expired_key_with_another_body_files_a_new_order(owner, directive, task_and_key):
+    """Past IDEMPOTENCY_WINDOW a key with another body files a new order and takes the key."""
+    task, _ = task_and_key
+    first = file_with_key(owner, directive, task)
+    OrderIdempotencyKey.objects.update(
+        created_at=timezone.now() - IDEMPOTENCY_WINDOW - timedelta(seconds=1)
+    )
+    second = file_with_key(owner, directive, task, title="second", request_hash=HASH_B)
+    assert second.pk != first.pk
+    record = OrderIdempotencyKey.objects.get()
+    assert (record.order_id, record.request_hash) == (second.pk, HASH_B)
+
+
+def lose_the_race():
+    """A stand-in lookup: the first call runs before the winner commits (nothing found),
+    later ones are real."""
+    real_lookup = services.order_get_by_idempotency_key
+    answers = [None]
+
+    def lookup(**kwargs):
+        return answers.pop() if answers else real_lookup(**kwargs)
+
+    return mock.patch.object(services, "order_get_by_idempotency_key", side_effect=lookup)
+
+
+def test_losing_a_race_to_the_same_body_returns_the_winners_order(owner, directive, task_and_key):
+    """A lost race with the winner's fingerprint returns the winner's order; the loser's is
+    rolled back."""
+    task, _ = task_and_key
+    winner = file_with_key(owner, directive, task, title="winner")
+    with lose_the_race():
+        loser = file_with_key(owner, directive, task, title="loser")
+    assert loser.pk == winner.pk
+    assert list(Order.objects.values_list("title", flat=True)) == ["winner"]
+
+
+def test_losing_a_race_to_another_body_is_refused(owner, directive, task_and_key):
+    """When the key was inserted between the lookup and the insert with another body,
+    IdempotencyKeyReused is raised and the loser's order is rolled back."""
+    task, _ = task_and_key
+    file_with_key(owner, directive, task, title="winner")
+    with lose_the_race(), pytest.raises(IdempotencyKeyReused):
+        file_with_key(owner, directive, task, title="loser", request_hash=HASH_B)
+    assert list(Order.objects.values_list("title", flat=True)) == ["winner"]
+    assert OrderIdempotencyKey.objects.count() == 1
 
 
 def test_deleting_a_task_keeps_its_orders(owner, directive, task_and_key):

@@ -3,6 +3,7 @@
 import threading
 import uuid
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection, connections
@@ -11,6 +12,7 @@ from rest_framework import status
 from rest_framework.test import APIClient
 
 from mesh.tasks import services as task_services
+from orders import services as order_services
 from orders.models import Order, OrderIdempotencyKey
 from tests import factories
 
@@ -249,13 +251,131 @@ def test_same_key_same_task_returns_the_first_order(tool):
     assert Order.objects.count() == 1
 
 
-def test_replay_returns_the_first_order_even_if_the_body_differs(tool):
-    """The key identifies the request: a replay returns what was filed first, unchanged."""
-    first = post(tool, {"title": "first"}, HTTP_IDEMPOTENCY_KEY="k")
-    second = post(tool, {"title": "second", "orderType": "chore"}, HTTP_IDEMPOTENCY_KEY="k")
-    assert second.json()["id"] == first.json()["id"]
-    assert second.json()["title"] == "first"
+FULL_BODY = {
+    "title": "Bump dependencies",
+    "description": "Monthly chore.",
+    "priority": "high",
+    "orderType": "chore",
+    "labels": ["deps", "ci"],
+    "repositoryUrl": "https://example.com/repo.git",
+}
+REUSED = {
+    "code": "IDEMPOTENCY_KEY_REUSED",
+    "message": (
+        "This Idempotency-Key was already used with a different body; "
+        "send a new key for a new order."
+    ),
+}
+
+
+def stored_rows() -> tuple[list[dict], list[dict]]:
+    """Every order and every key as stored, to show that a refusal changed nothing."""
+    return list(Order.objects.values()), list(OrderIdempotencyKey.objects.values())
+
+
+def test_same_key_and_full_body_returns_the_first_order(tool):
+    """The same key with the same full body is a retry: 201, the first order, one row."""
+    first = post(tool, FULL_BODY, HTTP_IDEMPOTENCY_KEY="k")
+    second = post(tool, dict(reversed(list(FULL_BODY.items()))), HTTP_IDEMPOTENCY_KEY="k")
+    assert first.status_code == second.status_code == status.HTTP_201_CREATED
+    assert second.json() == first.json()
     assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"title": "Bump dependencies again"},
+        {"labels": ["deps"]},
+        {"labels": ["ci", "deps"]},
+        {"orderType": "spike"},
+        {"priority": "low"},
+        {"description": None},
+        {"repositoryUrl": "https://example.com/other.git"},
+    ],
+    ids=lambda change: "-".join(change),
+)
+def test_same_key_with_another_body_is_422(tool, change):
+    """The same key with a different body is 422 IDEMPOTENCY_KEY_REUSED; nothing changes."""
+    assert post(tool, FULL_BODY, HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+    before = stored_rows()
+    response = post(tool, {**FULL_BODY, **change}, HTTP_IDEMPOTENCY_KEY="k")
+    assert response.status_code == status.HTTP_422_UNPROCESSABLE_ENTITY
+    assert response.json() == REUSED
+    assert stored_rows() == before
+
+
+def test_reused_key_is_refused_every_time_and_the_first_body_still_replays(tool):
+    """A refusal does not consume the key: the first body still gets its order back."""
+    first = post(tool, {"title": "first"}, HTTP_IDEMPOTENCY_KEY="k").json()
+    assert post(tool, {"title": "second"}, HTTP_IDEMPOTENCY_KEY="k").status_code == 422
+    assert post(tool, {"title": "second"}, HTTP_IDEMPOTENCY_KEY="k").status_code == 422
+    again = post(tool, {"title": "first"}, HTTP_IDEMPOTENCY_KEY="k")
+    assert again.status_code == status.HTTP_201_CREATED
+    assert again.json()["id"] == first["id"]
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "retry"),
+    [
+        ({"title": "t", "priority": "medium", "orderType": "spike", "labels": []}, {"title": "t"}),
+        ({"title": "t"}, {"title": "t", "priority": "medium", "orderType": "spike", "labels": []}),
+        ({"title": "t", "description": None, "repositoryUrl": None}, {"title": "t"}),
+        ({"title": "t", "description": "", "repositoryUrl": ""}, {"title": "t"}),
+    ],
+)
+def test_retry_spelling_a_default_differently_is_the_same_body(tool, first, retry):
+    """A retry that omits a field equal to its default (or sends it) gets the first order."""
+    first_id = post(tool, first, HTTP_IDEMPOTENCY_KEY="k").json()["id"]
+    response = post(tool, retry, HTTP_IDEMPOTENCY_KEY="k")
+    assert response.status_code == status.HTTP_201_CREATED
+    assert response.json()["id"] == first_id
+    assert Order.objects.count() == 1
+
+
+def test_another_tasks_key_with_another_body_files_its_own_order(
+    tool, client_for, owner, directive
+):
+    """Keys are per task: another task's same key with a different body is a new order (201)."""
+    _, other_key = factories.make_task(owner, directive)
+    mine = post(tool, {"title": "mine"}, HTTP_IDEMPOTENCY_KEY="shared").json()
+    other = client_for(tool_key=other_key)
+    theirs = post(other, {"title": "theirs"}, HTTP_IDEMPOTENCY_KEY="shared")
+    assert theirs.status_code == status.HTTP_201_CREATED
+    assert theirs.json()["id"] != mine["id"]
+    assert theirs.json()["title"] == "theirs"
+    assert Order.objects.count() == 2
+
+
+def test_expired_key_with_another_body_files_a_new_order(tool):
+    """After 24 h the key is free again: a different body files a new order (201)."""
+    first = post(tool, {"title": "first"}, HTTP_IDEMPOTENCY_KEY="k").json()
+    OrderIdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=24, seconds=1))
+    second = post(tool, {"title": "second"}, HTTP_IDEMPOTENCY_KEY="k")
+    assert second.status_code == status.HTTP_201_CREATED
+    assert second.json()["id"] != first["id"]
+    assert second.json()["title"] == "second"
+    assert Order.objects.count() == 2
+
+
+def test_losing_a_race_to_another_body_is_422(tool):
+    """When a concurrent request with another body stored the key first, the loser is 422 and
+    its order is rolled back."""
+    first = post(tool, {"title": "winner"}, HTTP_IDEMPOTENCY_KEY="k").json()
+    before = stored_rows()
+    real_lookup = order_services.order_get_by_idempotency_key
+    answers = [None]  # the first lookup runs before the winner commits
+
+    def lookup(**kwargs):
+        return answers.pop() if answers else real_lookup(**kwargs)
+
+    with mock.patch.object(order_services, "order_get_by_idempotency_key", side_effect=lookup):
+        response = post(tool, {"title": "loser"}, HTTP_IDEMPOTENCY_KEY="k")
+    assert response.status_code == status.HTTP_422_UNPROCESSABLE_ENTITY
+    assert response.json() == REUSED
+    assert stored_rows() == before
+    assert Order.objects.get().pk == uuid.UUID(first["id"])
 
 
 def test_different_keys_file_different_orders(tool):
@@ -354,3 +474,40 @@ def test_concurrent_duplicates_file_one_order(owner, directive):
     assert {code for code, _ in ids} == {201}
     assert len({order_id for _, order_id in ids}) == 1
     assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_two_bodies_file_one_order(owner, directive):
+    """Eight simultaneous requests with one key and two bodies file one order: the winner's
+    body gets 201 and its id, the other body 422."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL (DATABASE_URL)")
+    _, key = factories.make_task(owner, directive)
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def file_once(title):
+        client = APIClient()
+        client.credentials(HTTP_X_MAKIMA_TOOL_KEY=key, HTTP_IDEMPOTENCY_KEY="race")
+        barrier.wait()
+        try:
+            response = client.post(URL, {"title": title}, format="json")
+            results.append((title, response.status_code, response.json()))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=file_once, args=("ab"[i % 2],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    order = Order.objects.get()
+    for title, code, body in results:
+        if title == order.title:
+            assert (code, body["id"]) == (201, str(order.id))
+        else:
+            assert (code, body) == (422, REUSED)
+    assert len(results) == 8
