@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from directives.models import Directive
+from makima_site.idempotency import MAX_IDEMPOTENCY_KEY_LENGTH
 from makima_site.models import TimestampedModel
 
 # Limits of a question, enforced by the ask and answer serializers and the services.
@@ -19,7 +20,6 @@ DEFAULT_TIMEOUT_SECONDS = 3600
 MAX_REASON_LENGTH = 2000
 MIN_TTL_SECONDS = 60
 MAX_TTL_SECONDS = 2592000  # 30 days
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 
 def default_expires_at() -> datetime:

@@ -5,7 +5,6 @@ from typing import Any
 from rest_framework import serializers
 
 from makima_site.formats import timestamp
-
 from mesh.models import (
     DEFAULT_TIMEOUT_SECONDS,
     MAX_CHOICE_LENGTH,
@@ -197,9 +196,10 @@ class PendingQuestionSerializer(serializers.Serializer):
             "multi_select": instance.multi_select,
             "question_type": instance.question_type,
         }
-        if instance.directive_id is not None:
-            item["directive_id"] = str(instance.directive_id)
-            item["directive_title"] = instance.directive.title
+        directive = instance.directive if instance.directive_id is not None else None
+        if directive is not None:
+            item["directive_id"] = str(directive.pk)
+            item["directive_title"] = directive.title
         return item
 
 

@@ -277,3 +277,32 @@ def test_question_answered_over_rest_disappears(page_owner, daphne_servers, brow
     assert answered.status_code == 200
     expect(card).to_have_count(0)
     expect(page).to_have_title("Questions — Makima mesh")
+
+
+def test_the_page_loads_with_questions_full_of_four_byte_characters(
+    page_owner, daphne_servers, browser_page
+):
+    """Questions as large as the bounds allow, every character 4 bytes: the snapshot still
+    fits in a frame, the page shows what fits and counts the rest."""
+    directive = off_thread(
+        factories.make_directive, page_owner, title="Big", reconcile_mode="manual"
+    )
+    task, _ = off_thread(factories.make_task, page_owner, directive, name="emoji-bot")
+    for n in range(3):
+        off_thread(
+            factories.make_question,
+            task,
+            question=f"Q{n} " + "😀" * 3990,
+            choices=[f"{c} " + "🎉" * 490 for c in range(50)],
+            context="🧪" * 20000,
+        )
+    server = daphne_servers("browser")
+    page = browser_page
+    log_in(page, server.base_url)
+    expect(page.locator("li.card").first).to_contain_text("Q0 😀")
+    shown = page.locator("li.card").count()
+    assert 1 <= shown < 3
+    expect(page.locator("#count")).to_have_text("3")
+    expect(page.locator("#more")).to_contain_text(f"{3 - shown} more pending")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "questions-page-large.png"))

@@ -13,7 +13,7 @@
   const PONG_WITHIN_MS = 10000;
   const AGE_TICK_MS = 5000;
   const CLOSE_UNAUTHORIZED = 4401;
-  const GONE_CODES = new Set(["ALREADY_ANSWERED", "NOT_FOUND"]);
+  const GONE_CODES = new Set(["ALREADY_ANSWERED", "ALREADY_SETTLED", "NOT_FOUND"]);
   const TYPE_LABELS = {
     phase_confirmation: "Phase confirmation",
     contract_complete: "Contract complete",
@@ -24,6 +24,7 @@
   const template = document.getElementById("question-template");
   const emptyNote = document.getElementById("empty");
   const countBadge = document.getElementById("count");
+  const moreNote = document.getElementById("more");
   const banner = document.getElementById("banner");
   const announcer = document.getElementById("announcer");
   const connection = document.getElementById("connection");
@@ -42,6 +43,7 @@
   let pingTimer = null;
   let pongTimer = null;
   let cardSerial = 0;
+  let notShown = 0;
 
   // --- Connection ------------------------------------------------------------------------
   function socketUrl() {
@@ -145,7 +147,7 @@
         setConnection("live", "Live");
         hideBanner();
         startHeartbeat();
-        applySnapshot(frame.questions || []);
+        applySnapshot(frame.questions || [], frame.total);
         break;
       case "question.asked":
         if (!questions.has(frame.question.questionId)) {
@@ -158,6 +160,12 @@
         removeQuestion(frame.questionId, "A question was answered.");
         break;
       case "question.expired":
+        removeQuestion(frame.questionId, "A question expired.");
+        break;
+      case "question.declined":
+        removeQuestion(frame.questionId, "A question was declined.");
+        break;
+      case "question.cancelled":
         removeQuestion(frame.questionId, "A question was withdrawn by its task.");
         break;
       case "answer.accepted":
@@ -174,7 +182,9 @@
     }
   }
 
-  function applySnapshot(items) {
+  function applySnapshot(items, total) {
+    // The snapshot holds the oldest questions that fit; the rest come with a later snapshot.
+    notShown = Math.max(0, (typeof total === "number" ? total : items.length) - items.length);
     const fresh = new Set(items.map(function (item) { return item.questionId; }));
     Array.from(questions.keys()).forEach(function (id) {
       if (!fresh.has(id)) removeQuestion(id, null);
@@ -371,7 +381,11 @@
 
   // --- Page chrome ---------------------------------------------------------------------------
   function refreshCount() {
-    const count = questions.size;
+    const count = questions.size + notShown;
+    moreNote.hidden = notShown === 0;
+    moreNote.textContent = notShown
+      ? notShown + " more pending question(s) are not shown yet; reload to see them."
+      : "";
     countBadge.textContent = String(count);
     document.title = count ? "(" + count + ") " + BASE_TITLE : BASE_TITLE;
     emptyNote.hidden = count !== 0;
