@@ -12,8 +12,10 @@ and a postprocessing hook that documents the errors every operation can give.
 import re
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
+
+from makima_site.idempotency import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LENGTH
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -28,6 +30,20 @@ class ErrorBodySerializer(serializers.Serializer):
 
 def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ErrorBodySerializer, description=description)
+
+
+def idempotency_key_parameter() -> OpenApiParameter:
+    """The optional Idempotency-Key request header (makima_site/idempotency.py)."""
+    return OpenApiParameter(
+        name=IDEMPOTENCY_HEADER,
+        location=OpenApiParameter.HEADER,
+        required=False,
+        type=str,
+        description=(
+            f"Optional, 1..{MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters (a UUID is a "
+            "good key). Honoured per task, for the body it first came with."
+        ),
+    )
 
 
 # The component ErrorBodySerializer renders as; defined here too for schemas without it.

@@ -2,12 +2,11 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.views import APIView
 
 from makima_site.errors import NotFound
-from makima_site.idempotency import IDEMPOTENCY_HEADER
-from makima_site.openapi import error_response
+from makima_site.openapi import error_response, idempotency_key_parameter
 from mesh.credentials.authentication import ToolKeyAuthentication
 from mesh.questions.serializers import AskQuestionResultSerializer, AskQuestionSerializer
 from mesh.questions.views import QUESTION_ID
@@ -44,15 +43,7 @@ class SupervisorAskDoc(APIView):
             "first question (a blocking ask waits again, a settled one answers at once) "
             "instead of asking again."
         ),
-        parameters=[
-            OpenApiParameter(
-                name=IDEMPOTENCY_HEADER,
-                location=OpenApiParameter.HEADER,
-                required=False,
-                type=str,
-                description="Optional, 1..255 printable ASCII characters (a UUID is a good key).",
-            )
-        ],
+        parameters=[idempotency_key_parameter()],
         request=AskQuestionSerializer,
         responses={
             200: AskQuestionResultSerializer,

@@ -174,6 +174,18 @@ def _settled_row(question_id: uuid.UUID | str) -> Question:
     return Question.objects.select_related("task", "directive").get(pk=question_id)
 
 
+def _settle_and_publish(
+    question_id: uuid.UUID | str, status: str, **fields: Any
+) -> Question | None:
+    """_settle(), and for the winner its question.<status> event after commit; the settled
+    row, or None when another settlement won."""
+    if not _settle(question_id, status, **fields):
+        return None
+    row = _settled_row(question_id)
+    transaction.on_commit(partial(events.publish_question_settled, row))
+    return row
+
+
 def _check_owner_can_settle(
     question_id: uuid.UUID | str, owner: User, *, answering: bool = False
 ) -> Question:
@@ -245,11 +257,10 @@ def question_decline(
 ) -> Question:
     """The owner refuses to answer; the asking task hears `declined` with the reason."""
     _check_owner_can_settle(question_id, owner)
-    if not _settle(question_id, Status.DECLINED, reason=reason or None, settled_by=owner):
+    row = _settle_and_publish(question_id, Status.DECLINED, reason=reason or None, settled_by=owner)
+    if row is None:
         _check_owner_can_settle(question_id, owner)
         raise AlreadySettled(_settled_row(question_id).status)
-    row = _settled_row(question_id)
-    transaction.on_commit(partial(events.publish_question_settled, row))
     return row
 
 
@@ -262,36 +273,29 @@ def question_cancel(
     row = Question.objects.filter(pk=question_id, task=task).first()
     if row is None:
         raise NotFound("Question not found.")
-    if not _settle(question_id, Status.CANCELLED, reason=reason or None):
+    cancelled = _settle_and_publish(question_id, Status.CANCELLED, reason=reason or None)
+    if cancelled is None:
         row = _settled_row(question_id)
         raise AlreadySettled(Status.EXPIRED if row.status == Status.PENDING else row.status)
-    row = _settled_row(question_id)
-    transaction.on_commit(partial(events.publish_question_settled, row))
-    return row
+    return cancelled
 
 
 @transaction.atomic
 def question_cancel_for_task(*, task: Task, reason: str) -> int:
     """Cancel every pending question of a task that ended or is being deleted; each one's
     waiters hear `cancelled` with the reason. Returns how many were cancelled."""
-    cancelled = 0
-    for question_id in _pending(Question.objects.filter(task=task)).values_list("id", flat=True):
-        if _settle(question_id, Status.CANCELLED, reason=reason):
-            row = _settled_row(question_id)
-            transaction.on_commit(partial(events.publish_question_settled, row))
-            cancelled += 1
-    return cancelled
+    pending = _pending(Question.objects.filter(task=task)).values_list("id", flat=True)
+    return sum(
+        _settle_and_publish(question_id, Status.CANCELLED, reason=reason) is not None
+        for question_id in list(pending)
+    )
 
 
 @transaction.atomic
 def question_expire(*, question_id: uuid.UUID | str, reason: str = REASON_TIMED_OUT) -> bool:
     """Expire a pending question (auto-mode timeout, or its time to live ran out); False
     when another settlement won the race."""
-    if not _settle(question_id, Status.EXPIRED, reason=reason):
-        return False
-    row = _settled_row(question_id)
-    transaction.on_commit(partial(events.publish_question_settled, row))
-    return True
+    return _settle_and_publish(question_id, Status.EXPIRED, reason=reason) is not None
 
 
 def question_expire_due(*, batch: int = 1000) -> int:

@@ -49,3 +49,11 @@ _sweepers: PerLoop["asyncio.Task[None] | None"] = PerLoop(
 def ensure_sweeper() -> None:
     """Start this process's sweep if it is not running (called on each request: cheap)."""
     _sweepers.get()
+
+
+async def stop_sweeper() -> None:
+    """Stop this process's sweep, if running (test teardown, shutdown)."""
+    task = _sweepers.pop()
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -13,7 +13,7 @@ from mesh.credentials.authentication import ToolKeyAuthentication
 from mesh.models import Question, Task
 from mesh.questions import services
 from mesh.questions.serializers import CancelQuestionResultSerializer, ReasonSerializer
-from mesh.questions.views import QUESTION_ID, question_id_or_404, request_body
+from mesh.questions.views import QUESTION_ID, question_id_or_404, request_reason
 
 
 class CancelQuestionView(APIView):
@@ -44,12 +44,10 @@ class CancelQuestionView(APIView):
     )
     def delete(self, request: Request, question_id: str) -> Response:
         pk = question_id_or_404(question_id)
-        serializer = ReasonSerializer(data=request_body(request) or {})
-        serializer.is_valid(raise_exception=True)
         task = request.auth
         assert isinstance(task, Task)  # ToolKeyAuthentication's
         question = services.question_cancel(
-            question_id=pk, task=task, reason=serializer.validated_data["reason"]
+            question_id=pk, task=task, reason=request_reason(request)
         )
         body = CancelQuestionResultSerializer(
             {"question_id": question.id, "status": Question.Status.CANCELLED}

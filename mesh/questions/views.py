@@ -51,6 +51,14 @@ def request_body(request: Request) -> Any:
         raise exceptions.ValidationError({"non_field_errors": [str(exc.detail)]}) from exc
 
 
+def request_reason(request: Request) -> str | None:
+    """The optional reason of a decline or a cancel; 400 VALIDATION_ERROR when malformed."""
+    serializer = ReasonSerializer(data=request_body(request) or {})
+    serializer.is_valid(raise_exception=True)
+    reason: str | None = serializer.validated_data["reason"]
+    return reason
+
+
 TOTAL_COUNT_HEADER = "X-Total-Count"
 
 
@@ -161,12 +169,9 @@ class DeclineQuestionView(APIView):
         tags=["Mesh"],
     )
     def post(self, request: Request, question_id: str) -> Response:
-        pk = question_id_or_404(question_id)
-        serializer = ReasonSerializer(data=request_body(request) or {})
-        serializer.is_valid(raise_exception=True)
         services.question_decline(
-            question_id=pk,
+            question_id=question_id_or_404(question_id),
             owner=request_owner(request),
-            reason=serializer.validated_data["reason"],
+            reason=request_reason(request),
         )
         return Response({"success": True})

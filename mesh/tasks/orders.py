@@ -6,7 +6,6 @@ header so a retry after a dropped connection never files twice (makima_site/idem
 
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
 )
@@ -17,7 +16,7 @@ from rest_framework.views import APIView
 
 from makima_site.errors import ApplicationError
 from makima_site.idempotency import IDEMPOTENCY_HEADER, idempotency_key, request_fingerprint
-from makima_site.openapi import error_response
+from makima_site.openapi import error_response, idempotency_key_parameter
 from mesh.credentials.authentication import ToolKeyAuthentication
 from orders import services
 from orders.models import Order
@@ -105,18 +104,7 @@ class TaskOrderCreateView(APIView):
         ),
         tags=["Mesh Supervisor"],
         request=TaskOrderInputSerializer,
-        parameters=[
-            OpenApiParameter(
-                name=IDEMPOTENCY_HEADER,
-                location=OpenApiParameter.HEADER,
-                required=False,
-                type=str,
-                description=(
-                    "Optional, 1..255 printable ASCII characters (a UUID is a good choice). "
-                    "Honoured per task for 24 hours, for the body it first came with."
-                ),
-            )
-        ],
+        parameters=[idempotency_key_parameter()],
         responses={
             201: OpenApiResponse(
                 response=TaskOrderSerializer,
