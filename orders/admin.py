@@ -6,15 +6,14 @@ import uuid
 from collections.abc import Callable
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.options import BaseModelAdmin
 from django.db import transaction
-from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from directives.admin import DirectiveAdmin
+from makima_site.admin import bulk_action
 from orders import selectors, services
 from orders.models import MAX_REPOSITORY_URL_LENGTH, Order, label_errors
 
@@ -141,22 +140,8 @@ class OwnDirectiveListFilter(admin.SimpleListFilter):
         return queryset.filter(directive_id=directive_id)
 
 
-def _bulk_action(
-    name: str, description: str, apply: Callable[[QuerySet[Order]], int], done: str
-) -> Callable[..., None]:
-    """An admin action that applies one bulk service to the selected orders."""
-
-    @admin.action(permissions=["change"], description=description)
-    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Order]):
-        count = apply(queryset)
-        modeladmin.message_user(request, f"{count} order(s) {done}.", messages.SUCCESS)
-
-    action.__name__ = name
-    return action
-
-
 def _set_status_action(status: Order.Status) -> Callable[..., None]:
-    return _bulk_action(
+    return bulk_action(
         f"mark_{status.value}",
         f"Mark selected orders {status.label.lower()}",
         lambda orders: services.order_bulk_set_status(orders=orders, status=status),
@@ -165,7 +150,7 @@ def _set_status_action(status: Order.Status) -> Callable[..., None]:
 
 
 def _set_priority_action(priority: Order.Priority) -> Callable[..., None]:
-    return _bulk_action(
+    return bulk_action(
         f"set_priority_{priority.value}",
         f"Set priority of selected to {priority}",
         lambda orders: services.order_bulk_set_priority(orders=orders, priority=priority),

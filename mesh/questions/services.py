@@ -26,6 +26,7 @@ from mesh.models import (
     Task,
 )
 from mesh.questions import events
+from mesh.questions.errors import AlreadySettled, TooManyPending
 
 Status = Question.Status
 # The reasons a settlement records when nobody gave one.
@@ -33,24 +34,6 @@ REASON_TIMED_OUT = "timed out"
 REASON_TTL = "time to live ran out"
 REASON_TASK_FINISHED = "task finished"
 REASON_TASK_DELETED = "task deleted"
-
-
-class AlreadySettled(Conflict):
-    """409 ALREADY_SETTLED; the body also names the status the question settled in."""
-
-    code = "ALREADY_SETTLED"
-
-    def __init__(self, status: str):
-        super().__init__(f"This question is already {status}; it can no longer change.")
-        self.status = status
-
-    def body(self) -> dict[str, Any]:
-        return {**super().body(), "status": self.status}
-
-
-class TooManyPending(ApplicationError):
-    status_code = 429
-    code = "TOO_MANY_PENDING"
 
 
 # --- ask ---------------------------------------------------------------------------------------

@@ -11,8 +11,7 @@ import pytest
 from rest_framework import status
 from rest_framework.test import APIClient
 
-from makima_site import settings as site_settings
-from makima_site import throttles
+from makima_site import config, throttles
 from mesh.models import ApiToken
 from tests.conftest import THROTTLE_FROZEN_NOW as FROZEN_NOW
 
@@ -207,7 +206,7 @@ def test_a_malformed_rate_in_the_environment_is_refused(monkeypatch, capsys, val
     """THROTTLE_*_RATE must be N/period or off; anything else stops the site at start."""
     monkeypatch.setenv("THROTTLE_ASK_RATE", value)
     with pytest.raises(SystemExit):
-        site_settings.env_rate("THROTTLE_ASK_RATE", "1/min")
+        config.env_rate("THROTTLE_ASK_RATE", "1/min")
     assert "THROTTLE_ASK_RATE" in capsys.readouterr().err
 
 
@@ -215,7 +214,7 @@ def test_a_malformed_rate_in_the_environment_is_refused(monkeypatch, capsys, val
 def test_rates_from_the_environment(monkeypatch, value, expected):
     """A well-formed rate is kept, off switches the scope off, empty means the default."""
     monkeypatch.setenv("THROTTLE_ASK_RATE", value)
-    assert site_settings.env_rate("THROTTLE_ASK_RATE", "1/min") == expected
+    assert config.env_rate("THROTTLE_ASK_RATE", "1/min") == expected
 
 
 async def test_async_auth_failure_helpers_share_the_middlewares_count(rates):

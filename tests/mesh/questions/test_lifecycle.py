@@ -10,7 +10,7 @@ from django.utils import timezone
 from makima_site.errors import ApplicationError, Conflict, Forbidden, NotFound
 from mesh.models import Question
 from mesh.questions import selectors, services
-from mesh.questions.services import AlreadySettled
+from mesh.questions.errors import AlreadySettled
 from mesh.tasks import services as task_services
 from tests import factories
 
