@@ -144,9 +144,17 @@ class Question(TimestampedModel):
     class Meta:
         ordering = ["created_at"]
         indexes = [
-            models.Index(fields=["owner", "status", "created_at"]),
-            models.Index(fields=["task", "status"]),
-            models.Index(fields=["status", "expires_at"]),
+            # The pending list's order (id breaks ties), so its LIMIT reads only what it sends.
+            models.Index(
+                fields=["owner", "status", "created_at", "id"], name="question_owner_order"
+            ),
+            models.Index(fields=["task", "status"], name="question_task_status"),
+            # The sweep's; partial, so the planner never prefers it for the owner's list.
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status="pending"),
+                name="question_pending_expiry",
+            ),
         ]
 
     def __str__(self) -> str:

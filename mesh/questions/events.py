@@ -6,23 +6,17 @@ FeedQuestionSerializer's, PendingQuestionSerializer's REST shape with its contex
 
 from typing import Any
 
-from djangorestframework_camel_case.settings import api_settings as camel_settings
-from djangorestframework_camel_case.util import camelize
-
 from makima_site.formats import timestamp
 from mesh.events.groups import owner_group
 from mesh.events.publisher import OWNER_EVENT_MESSAGE_TYPE, send
 from mesh.models import Question
-from mesh.questions.serializers import FeedQuestionSerializer
+from mesh.questions.serializers import FeedQuestionSerializer, camel_keys
 from mesh.wakeups.transports import WAKE_MESSAGE_TYPE, Wake
 
 
 def pending_question_item(question: Question) -> dict[str, Any]:
     """A pending question as the feed sends it (camelCase, as the REST renderer writes it)."""
-    item: dict[str, Any] = camelize(
-        FeedQuestionSerializer(question).data, **camel_settings.JSON_UNDERSCOREIZE
-    )
-    return item
+    return camel_keys(FeedQuestionSerializer(question).data)
 
 
 def outcome(question: Question) -> dict[str, Any]:

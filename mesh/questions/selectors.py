@@ -8,14 +8,31 @@ from django.utils import timezone
 
 from mesh.models import Question, Task
 
+# What a pending item shows (PendingQuestionSerializer): lists load only these columns.
+PENDING_ITEM_FIELDS = (
+    "id",
+    "task_id",
+    "directive_id",
+    "question",
+    "choices",
+    "context",
+    "created_at",
+    "multi_select",
+    "question_type",
+    "task__name",
+    "directive__title",
+)
+
 
 def question_list_pending(*, owner: User) -> QuerySet[Question]:
-    """The owner's pending questions (not past their time to live), oldest first."""
+    """The owner's pending questions (not past their time to live), oldest first, with what
+    their list item shows."""
     return (
         Question.objects.filter(
             owner=owner, status=Question.Status.PENDING, expires_at__gt=timezone.now()
         )
         .select_related("task", "directive")
+        .only(*PENDING_ITEM_FIELDS)
         .order_by("created_at", "id")
     )
 

@@ -7,7 +7,7 @@ winner's event (feed frame and wake) goes out only after commit (mesh.questions.
 """
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -139,8 +139,8 @@ def _pending(questions: Any) -> Any:
     return questions.filter(status=Status.PENDING, expires_at__gt=timezone.now())
 
 
-def _settle(question_id: uuid.UUID | str, status: str, **fields: Any) -> bool:
-    """The conditional update from pending; True when this call won."""
+def _settle(question_id: uuid.UUID | str, status: str, **fields: Any) -> datetime | None:
+    """The conditional update from pending; when this call won, the settledAt it stored."""
     now = timezone.now()
     candidates = Question.objects.filter(pk=question_id)
     candidates = (
@@ -150,11 +150,12 @@ def _settle(question_id: uuid.UUID | str, status: str, **fields: Any) -> bool:
     )
     if status == Status.ANSWERED:
         fields["answered_at"] = now
-    return bool(candidates.update(status=status, settled_at=now, updated_at=now, **fields))
+    won = candidates.update(status=status, settled_at=now, updated_at=now, **fields)
+    return now if won else None
 
 
 def _settled_row(question_id: uuid.UUID | str) -> Question:
-    return Question.objects.select_related("task", "directive").get(pk=question_id)
+    return Question.objects.get(pk=question_id)
 
 
 def _settle_and_publish(
@@ -221,15 +222,18 @@ def question_answer(*, question_id: uuid.UUID | str, owner: User, response: str)
                 ]
             },
         )
-    _check_owner_can_settle(question_id, owner, answering=True)
-    won = _settle(
+    row = _check_owner_can_settle(question_id, owner, answering=True)
+    now = _settle(
         question_id, Status.ANSWERED, response=response, answered_by=owner, settled_by=owner
     )
-    if not won:
+    if now is None:
         # Lost a race with another settlement: report what happened.
         _check_owner_can_settle(question_id, owner, answering=True)
         raise Conflict("This question was settled meanwhile.", code="ALREADY_SETTLED")
-    row = _settled_row(question_id)
+    # What the UPDATE stored, without reading the row again (the answer is the wake's path).
+    row.status, row.response = Status.ANSWERED, response
+    row.answered_at = row.settled_at = row.updated_at = now
+    row.answered_by = row.settled_by = owner
     transaction.on_commit(partial(events.publish_question_answered, row))
     return row
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +28,7 @@ from mesh.questions.serializers import (
     PendingQuestionSerializer,
     QuestionSerializer,
     ReasonSerializer,
+    camel_keys,
 )
 
 QUESTION_ID = OpenApiParameter(
@@ -65,6 +67,10 @@ TOTAL_COUNT_HEADER = "X-Total-Count"
 class PendingQuestionListView(APIView):
     """GET /api/v1/mesh/questions — the caller's oldest pending questions."""
 
+    # The items are camelCased here, key by cached key (camel_keys): the renderer's own
+    # pass would redo it by regex for every key of up to 500 items.
+    renderer_classes = [JSONRenderer]
+
     @extend_schema(
         summary="List your pending questions (oldest first; a bare array, not paginated)",
         description=(
@@ -86,7 +92,7 @@ class PendingQuestionListView(APIView):
     def get(self, request: Request) -> Response:
         questions = selectors.question_list_pending(owner=request_owner(request))
         page = questions[: settings.MESH_PENDING_LIST_LIMIT]
-        items = PendingQuestionSerializer(page, many=True).data
+        items = [camel_keys(item) for item in PendingQuestionSerializer(page, many=True).data]
         total = len(items)
         if total == settings.MESH_PENDING_LIST_LIMIT:
             total = questions.count()
