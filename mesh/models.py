@@ -144,9 +144,11 @@ class Question(TimestampedModel):
     class Meta:
         ordering = ["created_at"]
         indexes = [
-            # The pending list's order (id breaks ties), so its LIMIT reads only what it sends.
+            # The pending list in its order (id breaks ties), so its LIMIT reads only what
+            # it sends; with expires_at, its count reads the index alone.
             models.Index(
-                fields=["owner", "status", "created_at", "id"], name="question_owner_order"
+                fields=["owner", "status", "created_at", "id", "expires_at"],
+                name="question_owner_order",
             ),
             models.Index(fields=["task", "status"], name="question_task_status"),
             # The sweep's; partial, so the planner never prefers it for the owner's list.

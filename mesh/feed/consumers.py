@@ -58,13 +58,14 @@ def encode(frame: dict[str, Any]) -> str:
 def pending_items(owner: Any) -> dict[str, Any]:
     """The snapshot frame: the oldest pending questions that fit (at most 100, at most
     MAX_SERVER_FRAME_BYTES in all) and the total pending."""
-    pending = selectors.question_list_pending(owner=owner)
-    oldest = list(pending[:SNAPSHOT_MAX_QUESTIONS])
-    total = len(oldest) if len(oldest) < SNAPSHOT_MAX_QUESTIONS else pending.count()
+    oldest = selectors.question_list_pending_rows(owner=owner, limit=SNAPSHOT_MAX_QUESTIONS)
+    total = len(oldest)
+    if total == SNAPSHOT_MAX_QUESTIONS:
+        total = selectors.question_list_pending(owner=owner).count()
     items: list[dict[str, Any]] = []
     size = _SNAPSHOT_ENVELOPE_BYTES + len(str(total))
-    for question in oldest:
-        item = pending_question_item(question)
+    for row in oldest:
+        item = pending_question_item(row)
         size += len(encode(item).encode("utf-8")) + 1
         if size > MAX_SERVER_FRAME_BYTES:
             break

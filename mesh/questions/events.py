@@ -4,6 +4,7 @@ Published by mesh.questions.services only, after commit. The pending-question it
 FeedQuestionSerializer's, PendingQuestionSerializer's REST shape with its context cut.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from makima_site.formats import timestamp
@@ -14,8 +15,9 @@ from mesh.questions.serializers import FeedQuestionSerializer, camel_keys
 from mesh.wakeups.transports import WAKE_MESSAGE_TYPE, Wake
 
 
-def pending_question_item(question: Question) -> dict[str, Any]:
-    """A pending question as the feed sends it (camelCase, as the REST renderer writes it)."""
+def pending_question_item(question: "Question | Mapping[str, Any]") -> dict[str, Any]:
+    """A pending question (or its list row) as the feed sends it (camelCase, as the REST
+    renderer writes it)."""
     return camel_keys(FeedQuestionSerializer(question).data)
 
 

@@ -1,40 +1,26 @@
 """Reads of questions: an owner's are scoped to the owner, a task's to the task."""
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from mesh.models import Question, Task
-
-# What a pending item shows (PendingQuestionSerializer): lists load only these columns.
-PENDING_ITEM_FIELDS = (
-    "id",
-    "task_id",
-    "directive_id",
-    "question",
-    "choices",
-    "context",
-    "created_at",
-    "multi_select",
-    "question_type",
-    "task__name",
-    "directive__title",
-)
+from mesh.questions.serializers import PENDING_ITEM_FIELDS
 
 
 def question_list_pending(*, owner: User) -> QuerySet[Question]:
-    """The owner's pending questions (not past their time to live), oldest first, with what
-    their list item shows."""
-    return (
-        Question.objects.filter(
-            owner=owner, status=Question.Status.PENDING, expires_at__gt=timezone.now()
-        )
-        .select_related("task", "directive")
-        .only(*PENDING_ITEM_FIELDS)
-        .order_by("created_at", "id")
-    )
+    """The owner's pending questions (not past their time to live), oldest first."""
+    return Question.objects.filter(
+        owner=owner, status=Question.Status.PENDING, expires_at__gt=timezone.now()
+    ).order_by("created_at", "id")
+
+
+def question_list_pending_rows(*, owner: User, limit: int) -> list[dict[str, Any]]:
+    """The owner's `limit` oldest pending questions as the rows their list items show."""
+    return list(question_list_pending(owner=owner).values(*PENDING_ITEM_FIELDS)[:limit])
 
 
 def question_get(*, owner: User, question_id: uuid.UUID) -> Question | None:

@@ -1,6 +1,7 @@
 """The shapes of the question endpoints and events: each defined once, here."""
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
@@ -158,6 +159,33 @@ class AnswerQuestionResultSerializer(serializers.Serializer):
     success = serializers.BooleanField()
 
 
+# The columns a pending item shows, as QuerySet.values() names them (lists select only these).
+PENDING_ITEM_FIELDS = (
+    "id",
+    "task_id",
+    "directive_id",
+    "question",
+    "choices",
+    "context",
+    "created_at",
+    "multi_select",
+    "question_type",
+    "task__name",
+    "directive__title",
+)
+
+
+def pending_item_row(question: Question) -> dict[str, Any]:
+    """A loaded question as the row of PENDING_ITEM_FIELDS that lists select."""
+    row: dict[str, Any] = {}
+    for name in PENDING_ITEM_FIELDS:
+        value: Any = question
+        for part in name.split("__"):
+            value = None if value is None else getattr(value, part)
+        row[name] = value
+    return row
+
+
 @functools.cache
 def _camel(key: str) -> str:
     return str(camelize_re.sub(underscore_to_camel, key))
@@ -193,26 +221,27 @@ class PendingQuestionSerializer(serializers.Serializer):
         help_text="The directive's title; omitted with directiveId.",
     )
 
-    def to_representation(self, instance: Question) -> dict[str, Any]:
+    def to_representation(self, instance: "Question | Mapping[str, Any]") -> dict[str, Any]:
         # Written out rather than through the fields above: a list renders up to 500 items,
-        # and DRF's per-field machinery cost ~0.2 ms an item (bench "lists"). The fields
-        # still define the shape (and the schema); tests/mesh/questions/test_serializers.py
-        # pins this to what they would render.
+        # and DRF's per-field machinery (and model instances) cost ~0.2 ms an item (bench
+        # "lists"); lists hand in PENDING_ITEM_FIELDS rows. The fields still define the
+        # shape (and the schema); tests/mesh/questions/test_serializers.py pins this to what
+        # they would render.
+        row = instance if isinstance(instance, Mapping) else pending_item_row(instance)
         item: dict[str, Any] = {
-            "question_id": str(instance.id),
-            "task_id": str(instance.task_id),
-            "task_name": instance.task.name,
-            "question": instance.question,
-            "choices": list(instance.choices or []),
-            "context": instance.context,
-            "created_at": timestamp(instance.created_at),
-            "multi_select": instance.multi_select,
-            "question_type": instance.question_type,
+            "question_id": str(row["id"]),
+            "task_id": str(row["task_id"]),
+            "task_name": row["task__name"],
+            "question": row["question"],
+            "choices": list(row["choices"] or []),
+            "context": row["context"],
+            "created_at": timestamp(row["created_at"]),
+            "multi_select": row["multi_select"],
+            "question_type": row["question_type"],
         }
-        directive = instance.directive if instance.directive_id is not None else None
-        if directive is not None:
-            item["directive_id"] = str(directive.pk)
-            item["directive_title"] = directive.title
+        if row["directive_id"] is not None:
+            item["directive_id"] = str(row["directive_id"])
+            item["directive_title"] = row["directive__title"]
         return item
 
 
@@ -222,7 +251,7 @@ class FeedQuestionSerializer(PendingQuestionSerializer):
 
     context_truncated = serializers.BooleanField(required=False)
 
-    def to_representation(self, instance: Question) -> dict[str, Any]:
+    def to_representation(self, instance: "Question | Mapping[str, Any]") -> dict[str, Any]:
         item = super().to_representation(instance)
         item.pop("context_truncated", None)
         context = item.get("context")

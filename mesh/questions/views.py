@@ -90,12 +90,13 @@ class PendingQuestionListView(APIView):
         tags=["Mesh"],
     )
     def get(self, request: Request) -> Response:
-        questions = selectors.question_list_pending(owner=request_owner(request))
-        page = questions[: settings.MESH_PENDING_LIST_LIMIT]
-        items = [camel_keys(item) for item in PendingQuestionSerializer(page, many=True).data]
+        owner = request_owner(request)
+        limit = settings.MESH_PENDING_LIST_LIMIT
+        rows = selectors.question_list_pending_rows(owner=owner, limit=limit)
+        items = [camel_keys(item) for item in PendingQuestionSerializer(rows, many=True).data]
         total = len(items)
-        if total == settings.MESH_PENDING_LIST_LIMIT:
-            total = questions.count()
+        if total == limit:
+            total = selectors.question_list_pending(owner=owner).count()
         return Response(items, headers={TOTAL_COUNT_HEADER: str(total)})
 
 
