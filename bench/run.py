@@ -50,6 +50,21 @@ DEPLOYMENT = {
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+def feed_connect(server: h.Server, token: str, *, max_size: int | None) -> Any:
+    """A feed socket as an owner's program opens it (token subprotocol, its own Origin)."""
+    return ws_connect(
+        server.ws_base + h.FEED_PATH,
+        subprotocols=[Subprotocol("makima.bearer"), Subprotocol(token)],
+        origin=Origin(server.base),
+        proxy=None,
+        compression=None,
+        ping_interval=None,
+        open_timeout=60,
+        max_size=max_size,
+        user_agent_header=None,
+    )
+
+
 # --- report ---------------------------------------------------------------------------------
 @dataclass
 class Row:
@@ -617,17 +632,7 @@ class Feed:
         async def one(owner_index: int, token: str) -> None:
             async with sem:
                 try:
-                    ws = await ws_connect(
-                        server.ws_base + h.FEED_PATH,
-                        subprotocols=[Subprotocol("makima.bearer"), Subprotocol(token)],
-                        origin=Origin(server.base),
-                        proxy=None,
-                        compression=None,
-                        ping_interval=None,
-                        open_timeout=60,
-                        max_size=2**24,
-                        user_agent_header=None,
-                    )
+                    ws = await feed_connect(server, token, max_size=2**24)
                     first = json.loads(await asyncio.wait_for(ws.recv(), timeout=60))
                 except Exception as exc:  # noqa: BLE001 - reported as a figure
                     errors.append(f"connect: {type(exc).__name__}: {exc}"[:200])
@@ -721,7 +726,7 @@ async def part_push(ctx: Ctx) -> None:
     data: dict[str, Any] = {"sockets_on": s.name, "owners": owners_n, "per_owner": per_owner}
     feed = Feed()
     async with h.new_session() as session:
-        for i in range(20):  # warm-up
+        for i in range(min(20, len(owners))):  # warm-up
             await h.ask(
                 session, s, owners[i]["tasks"][0]["key"], ctx.marker("warm", i), non_blocking=True
             )
@@ -864,18 +869,8 @@ async def snapshot_samples(server: h.Server, token: str, n: int) -> dict[str, An
     for _ in range(n):
         t0 = time.perf_counter()
         try:
-            async with ws_connect(
-                server.ws_base + h.FEED_PATH,
-                subprotocols=[Subprotocol("makima.bearer"), Subprotocol(token)],
-                origin=Origin(server.base),
-                proxy=None,
-                compression=None,
-                ping_interval=None,
-                open_timeout=60,
-                # No client-side cap: an oversized snapshot is the figure, not an error.
-                max_size=None,
-                user_agent_header=None,
-            ) as ws:
+            # No client-side cap: an oversized snapshot is the figure, not an error.
+            async with feed_connect(server, token, max_size=None) as ws:
                 opened = time.perf_counter()
                 raw = await asyncio.wait_for(ws.recv(decode=False), timeout=120)
                 received = time.perf_counter()
