@@ -7,11 +7,11 @@ FeedQuestionSerializer's, PendingQuestionSerializer's REST shape with its contex
 from collections.abc import Mapping
 from typing import Any
 
-from makima_site.formats import timestamp
+from makima_site.formats import camel_keys, timestamp
 from mesh.events.groups import owner_group
 from mesh.events.publisher import OWNER_EVENT_MESSAGE_TYPE, send
 from mesh.models import Question
-from mesh.questions.serializers import FeedQuestionSerializer, camel_keys
+from mesh.questions.serializers import FeedQuestionSerializer
 from mesh.wakeups.transports import WAKE_MESSAGE_TYPE, Wake
 
 

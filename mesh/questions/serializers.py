@@ -1,10 +1,8 @@
 """The shapes of the question endpoints and events: each defined once, here."""
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
-from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework import serializers
 
 from makima_site.formats import timestamp
@@ -184,17 +182,6 @@ def pending_item_row(question: Question) -> dict[str, Any]:
             value = None if value is None else getattr(value, part)
         row[name] = value
     return row
-
-
-@functools.cache
-def _camel(key: str) -> str:
-    return str(camelize_re.sub(underscore_to_camel, key))
-
-
-def camel_keys(item: dict[str, Any]) -> dict[str, Any]:
-    """A flat item with camelCase keys, as the API's renderer writes them (cached per key:
-    the renderer's regex per key was a tenth of a 500-item list's cost)."""
-    return {_camel(key): value for key, value in item.items()}
 
 
 class PendingQuestionSerializer(serializers.Serializer):

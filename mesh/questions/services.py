@@ -52,12 +52,9 @@ def question_ask(
     ttl_seconds: float | None = None,
     question_id: uuid.UUID | None = None,
 ) -> Question:
-    """Record a question from a directive task; the owner's feed hears of it after commit.
-
-    Input is validated by the caller's serializer (bounds, types, choices). `question_id`
-    lets a waiter register for the question's wake before the row exists. Raises
-    TooManyPending when the task already holds MESH_MAX_PENDING_PER_TASK pending questions.
-    """
+    """Record a question from a directive task (input validated by the caller's serializer);
+    the owner's feed hears of it after commit. `question_id` lets a waiter register for its
+    wake before the row exists. TooManyPending past MESH_MAX_PENDING_PER_TASK."""
     # The task's row lock serialises its concurrent asks, so the cap cannot be overrun.
     Task.objects.select_for_update().filter(pk=task.pk).first()
     limit = settings.MESH_MAX_PENDING_PER_TASK

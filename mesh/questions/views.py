@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from makima_site.errors import NotFound
+from makima_site.formats import camel_keys
 from makima_site.openapi import error_response
 from makima_site.throttles import AnswerThrottle
 from makima_site.viewsets import request_owner
@@ -28,7 +29,6 @@ from mesh.questions.serializers import (
     PendingQuestionSerializer,
     QuestionSerializer,
     ReasonSerializer,
-    camel_keys,
 )
 
 QUESTION_ID = OpenApiParameter(
