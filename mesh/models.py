@@ -82,6 +82,16 @@ class Task(TimestampedModel):
         return self.name
 
 
+class QuestionQuerySet(models.QuerySet["Question"]):
+    def pending(self) -> "QuestionQuerySet":
+        """Still pending: not settled and not past its time to live."""
+        return self.filter(status="pending", expires_at__gt=timezone.now())
+
+    def past_ttl(self) -> "QuestionQuerySet":
+        """Pending in the row but past its time to live: expired, not yet marked."""
+        return self.filter(status="pending", expires_at__lte=timezone.now())
+
+
 class Question(TimestampedModel):
     """A question a directive task asked its owner; the row is the source of truth.
 
@@ -162,10 +172,12 @@ class Question(TimestampedModel):
     def __str__(self) -> str:
         return self.question[:80]
 
+    objects = QuestionQuerySet.as_manager()
+
     @property
-    def is_pending(self) -> bool:
-        """Pending and not past its time to live."""
-        return self.status == self.Status.PENDING and self.expires_at > timezone.now()
+    def is_past_ttl(self) -> bool:
+        """Pending in the row but past its time to live: expired, not yet marked."""
+        return self.status == self.Status.PENDING and self.expires_at <= timezone.now()
 
 
 class QuestionIdempotencyKey(models.Model):

@@ -58,10 +58,7 @@ def encode(frame: dict[str, Any]) -> str:
 def pending_items(owner: Any) -> dict[str, Any]:
     """The snapshot frame: the oldest pending questions that fit (at most 100, at most
     MAX_SERVER_FRAME_BYTES in all) and the total pending."""
-    oldest = selectors.question_list_pending_rows(owner=owner, limit=SNAPSHOT_MAX_QUESTIONS)
-    total = len(oldest)
-    if total == SNAPSHOT_MAX_QUESTIONS:
-        total = selectors.question_list_pending(owner=owner).count()
+    oldest, total = selectors.question_list_pending_rows(owner=owner, limit=SNAPSHOT_MAX_QUESTIONS)
     items: list[dict[str, Any]] = []
     size = _SNAPSHOT_ENVELOPE_BYTES + len(str(total))
     for row in oldest:

@@ -5,7 +5,6 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from mesh.models import Question, Task
 from mesh.questions.serializers import PENDING_ITEM_FIELDS
@@ -13,14 +12,15 @@ from mesh.questions.serializers import PENDING_ITEM_FIELDS
 
 def question_list_pending(*, owner: User) -> QuerySet[Question]:
     """The owner's pending questions (not past their time to live), oldest first."""
-    return Question.objects.filter(
-        owner=owner, status=Question.Status.PENDING, expires_at__gt=timezone.now()
-    ).order_by("created_at", "id")
+    return Question.objects.filter(owner=owner).pending().order_by("created_at", "id")
 
 
-def question_list_pending_rows(*, owner: User, limit: int) -> list[dict[str, Any]]:
-    """The owner's `limit` oldest pending questions as the rows their list items show."""
-    return list(question_list_pending(owner=owner).values(*PENDING_ITEM_FIELDS)[:limit])
+def question_list_pending_rows(*, owner: User, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The owner's `limit` oldest pending questions as the rows their list items show, and
+    how many are pending in all (counted only when the limit was reached)."""
+    pending = question_list_pending(owner=owner)
+    rows = list(pending.values(*PENDING_ITEM_FIELDS)[:limit])
+    return rows, (pending.count() if len(rows) == limit else len(rows))
 
 
 def question_get(*, owner: User, question_id: uuid.UUID) -> Question | None:

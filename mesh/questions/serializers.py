@@ -286,6 +286,6 @@ class QuestionSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Question) -> dict[str, Any]:
         item: dict[str, Any] = super().to_representation(instance)
-        if instance.status == Question.Status.PENDING and not instance.is_pending:
+        if instance.is_past_ttl:
             item["status"] = Question.Status.EXPIRED  # past its time to live, not yet swept
         return item

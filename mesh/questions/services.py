@@ -58,7 +58,7 @@ def question_ask(
     # The task's row lock serialises its concurrent asks, so the cap cannot be overrun.
     Task.objects.select_for_update().filter(pk=task.pk).first()
     limit = settings.MESH_MAX_PENDING_PER_TASK
-    if _pending(Question.objects.filter(task=task)).count() >= limit:
+    if Question.objects.filter(task=task).pending().count() >= limit:
         raise TooManyPending(
             f"This task already has {limit} pending questions (the limit); wait for answers "
             "or cancel some with DELETE /api/v1/mesh/supervisor/questions/{id}."
@@ -131,19 +131,15 @@ def _question_for_key(*, task: Task, key: str, request_hash: str) -> Question | 
 
 
 # --- settlements ---------------------------------------------------------------------------------
-def _pending(questions: Any) -> Any:
-    """Only the questions still pending: not settled and not past their time to live."""
-    return questions.filter(status=Status.PENDING, expires_at__gt=timezone.now())
-
-
 def _settle(question_id: uuid.UUID | str, status: str, **fields: Any) -> datetime | None:
     """The conditional update from pending; when this call won, the settledAt it stored."""
     now = timezone.now()
     candidates = Question.objects.filter(pk=question_id)
+    # Expiry also takes a question past its time to live; the others only a pending one.
     candidates = (
         candidates.filter(status=Status.PENDING)
         if status == Status.EXPIRED
-        else _pending(candidates)
+        else candidates.pending()
     )
     if status == Status.ANSWERED:
         fields["answered_at"] = now
@@ -177,11 +173,7 @@ def _check_owner_can_settle(
     AlreadySettled (otherwise settled).
     """
     row = Question.objects.filter(pk=question_id).first()
-    if (
-        row is None
-        or row.status == Status.EXPIRED
-        or (row.status == Status.PENDING and not row.is_pending)
-    ):
+    if row is None or row.status == Status.EXPIRED or row.is_past_ttl:
         raise NotFound("Question not found.")
     if row.owner_id != owner.pk:
         raise Forbidden("Not your question.")
@@ -268,7 +260,7 @@ def question_cancel(
 def question_cancel_for_task(*, task: Task, reason: str) -> int:
     """Cancel every pending question of a task that ended or is being deleted; each one's
     waiters hear `cancelled` with the reason. Returns how many were cancelled."""
-    pending = _pending(Question.objects.filter(task=task)).values_list("id", flat=True)
+    pending = Question.objects.filter(task=task).pending().values_list("id", flat=True)
     return sum(
         _settle_and_publish(question_id, Status.CANCELLED, reason=reason) is not None
         for question_id in list(pending)
@@ -289,9 +281,7 @@ def question_expire_due(*, batch: int = 1000) -> int:
     expired = 0
     while True:
         due = list(
-            Question.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now())
-            .order_by("expires_at")
-            .values_list("id", flat=True)[:batch]
+            Question.objects.past_ttl().order_by("expires_at").values_list("id", flat=True)[:batch]
         )
         expired += sum(question_expire(question_id=pk, reason=REASON_TTL) for pk in due)
         if len(due) < batch:

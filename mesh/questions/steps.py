@@ -88,7 +88,7 @@ def _parse_json(body: bytes) -> Any:
 def _outcome(question: Question) -> Outcome:
     """The question's outcome; one past its time to live is expired here and now (with its
     event), not only at the next sweep."""
-    if question.status == Question.Status.PENDING and not question.is_pending:
+    if question.is_past_ttl:
         services.question_expire(question_id=question.id, reason=services.REASON_TTL)
         expired = selectors.question_get_outcome(question_id=question.id)
         if expired is None:

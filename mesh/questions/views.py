@@ -92,11 +92,8 @@ class PendingQuestionListView(APIView):
     def get(self, request: Request) -> Response:
         owner = request_owner(request)
         limit = settings.MESH_PENDING_LIST_LIMIT
-        rows = selectors.question_list_pending_rows(owner=owner, limit=limit)
+        rows, total = selectors.question_list_pending_rows(owner=owner, limit=limit)
         items = [camel_keys(item) for item in PendingQuestionSerializer(rows, many=True).data]
-        total = len(items)
-        if total == limit:
-            total = selectors.question_list_pending(owner=owner).count()
         return Response(items, headers={TOTAL_COUNT_HEADER: str(total)})
 
 

@@ -63,9 +63,11 @@ def task_update(*, task: Task, **fields: Any) -> Task:
         raise TypeError(f"task_update() cannot change {sorted(unknown)}")
     directive = fields.get("directive")
     _check_directive_owner(directive, task.owner_id)
-    # Read the stored status: the admin's form has already set the new one on `task`.
-    before = Task.objects.filter(pk=task.pk).values_list("status", flat=True).first()
-    ended = before not in TERMINAL_STATUSES and fields.get("status") in TERMINAL_STATUSES
+    ended = fields.get("status") in TERMINAL_STATUSES and (
+        # The stored status: the admin's form has already set the new one on `task`.
+        Task.objects.filter(pk=task.pk).values_list("status", flat=True).first()
+        not in TERMINAL_STATUSES
+    )
     for name, value in fields.items():
         setattr(task, name, value)
     task.save(update_fields=[*fields, "updated_at"])
