@@ -46,7 +46,7 @@ schema: install ## Validate the OpenAPI schema (warnings fail)
 bench: install ## Benchmarks (see bench/README.md)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-fuzz: install ## Schemathesis over /api/schema/ against a live daphne (see README "Reliability")
+fuzz: install ## Schemathesis over /api/schema/ against a live daphne (see docs/operations.md)
 	$(PY) fuzz/run.py $(FUZZ_ARGS)
 
 browser: ## Install Debian's Chromium for the browser tests (needs root)

@@ -1,7 +1,7 @@
 """Settings for Makima mesh.
 
 Every environment variable the project reads is read here or in settings_data.py (the
-data layer), through the parsers of makima_site/config.py, and documented in README.md.
+data layer), through the parsers of makima_site/config.py, and documented in docs/configuration.md.
 With no environment at all the site runs embedded: SQLite file, in-memory channel layer,
 DEBUG on. DATABASE_URL / REDIS_URL switch it to PostgreSQL (psycopg 3 pool) and Redis.
 """
