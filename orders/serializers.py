@@ -1,16 +1,42 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from directives.fields import OwnDirectiveField
 from orders.models import (
     MAX_DESCRIPTION_LENGTH,
     MAX_LABEL_LENGTH,
+    MAX_LABELS,
     MAX_REPOSITORY_URL_LENGTH,
     MAX_TITLE_LENGTH,
     Order,
     label_errors,
 )
 
+# What the schema says of a label and of a repository URL: a part of what label_errors and
+# Django's URLValidator accept that a JSON Schema can say exactly (a value the pattern does
+# not describe may still be accepted, e.g. a label in another script; one it describes
+# always is), so generated valid bodies are valid.
+LABEL_PATTERN = r"^[ -~]*[!-~][ -~]*$"  # printable ASCII, not blank
+_HOST_LABEL = r"[a-z0-9]{1,20}(-[a-z0-9]{1,20}){0,2}"
+REPOSITORY_URL_PATTERN = (
+    rf"^$|^https?://{_HOST_LABEL}(\.{_HOST_LABEL}){{0,4}}\.[a-z]{{2,10}}"
+    r"(/[A-Za-z0-9._~-]{1,40}){0,8}/?$"
+)
 
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": MAX_LABELS,
+        "uniqueItems": True,
+        "items": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_LABEL_LENGTH,
+            "pattern": LABEL_PATTERN,
+        },
+    }
+)
 class LabelListField(serializers.ListField):
     """Up to 20 distinct labels of 1..50 characters (the model's rules, one message each)."""
 
@@ -35,8 +61,20 @@ def description_field() -> serializers.CharField:
     )
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "maxLength": MAX_REPOSITORY_URL_LENGTH,
+        "pattern": REPOSITORY_URL_PATTERN,
+    }
+)
+class RepositoryUrlField(serializers.URLField):
+    """An http(s) URL, blank or null."""
+
+
 def repository_url_field(help_text: str) -> serializers.URLField:
-    return serializers.URLField(
+    return RepositoryUrlField(
         max_length=MAX_REPOSITORY_URL_LENGTH,
         required=False,
         allow_null=True,
