@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import httpx
@@ -66,11 +66,18 @@ def render(
     rendered = PLACEHOLDER.sub(fill, body)
     for directive, value in (overrides or {}).items():
         pattern = re.compile(rf"^(\s*{re.escape(directive)}\s+)[^;]+;", re.MULTILINE)
-        rendered, count = pattern.subn(lambda m, v=value: f"{m.group(1)}{v};", rendered)
+        rendered, count = pattern.subn(_replacement(value), rendered)
         if not count:
             raise RenderError(f"the template has no {directive} directive to override")
     header = "# Rendered from deploy/nginx.conf (its comments say why each value).\n"
     return header + rendered + "\n"
+
+
+def _replacement(value: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        return f"{match.group(1)}{value};"
+
+    return replace
 
 
 def main_conf(prefix: Path, sites: Iterable[Path]) -> str:

@@ -84,7 +84,7 @@ def test_the_feed_location_upgrades_and_keeps_the_forwarded_headers():
     assert "proxy_set_header Upgrade $http_upgrade;" in block
     assert 'proxy_set_header Connection "upgrade";' in block
     # A location's own proxy_set_header replaces the server's: each header is repeated.
-    for header in ("Host $host", "X-Forwarded-For $remote_addr", "X-Forwarded-Proto $scheme"):
+    for header in ("Host $http_host", "X-Forwarded-For $remote_addr", "X-Forwarded-Proto $scheme"):
         assert f"proxy_set_header {header};" in block
         assert f"proxy_set_header {header};" in RENDERED.split("location")[0]
 
