@@ -82,10 +82,17 @@ class Cluster:
         self.state.begin(net=self.net, port=self.port)
         base_env = {**self.env, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
         ensure_database(self.database_url)
-        self._manage(base_env, "migrate", "--noinput", "--verbosity", "0")
+        # Django starts slowly on a loaded machine: independent steps run side by side.
+        migrate = self._manage_start(base_env, "migrate", "--noinput", "--verbosity", "0")
+        probe = self._manage_start(base_env, "help", WORKER_COMMAND[1])
         if base_env.get("DEBUG", "true").strip().lower() in ("0", "false", "no", "off"):
-            self._manage(base_env, "collectstatic", "--noinput", "--verbosity", "0")
-        demo = self._manage(
+            self._manage_wait(self._manage_start(base_env, "collectstatic", "--noinput"))
+        probe.communicate()
+        with_worker = probe.returncode == 0
+        if not with_worker:
+            print("no `manage.py db_worker` on this branch: the hosts run no worker")
+        self._manage_wait(migrate)
+        demo_setup = self._manage_start(
             base_env,
             "demo_setup",
             "--base-url",
@@ -93,7 +100,6 @@ class Cluster:
             "--credentials-file",
             str(self.state.directory / "demo-credentials.json"),
         )
-        with_worker = self._has_worker(base_env)
         database = _hostport(self.database_url, 5432)
         redis = _hostport(self.redis_url, 6379)
         for host in self.hosts:
@@ -119,35 +125,26 @@ class Cluster:
         for host in self.hosts:
             for port in DAPHNE_PORTS:
                 wait_healthy(f"http://{host.address}:{port}/healthz", 60)
+        demo = self._manage_wait(demo_setup)
         self._start_nginx()
         wait_healthy(f"http://127.0.0.1:{self.port}/healthz", 30)
         return demo
 
-    def _manage(self, env: dict[str, str], *args: str) -> str:
-        result = subprocess.run(
+    def _manage_start(self, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [self.python, "manage.py", *args],
             cwd=ROOT,
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
-            check=False,
         )
-        if result.returncode:
-            raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stdout}{result.stderr}")
-        return result.stdout
 
-    def _has_worker(self, env: dict[str, str]) -> bool:
-        """The worker runs when `manage.py help db_worker` knows the command."""
-        probe = subprocess.run(
-            [self.python, "manage.py", "help", WORKER_COMMAND[1]],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            check=False,
-        )
-        if probe.returncode:
-            print("no `manage.py db_worker` on this branch: the hosts run no worker")
-        return probe.returncode == 0
+    def _manage_wait(self, process: subprocess.Popen[str]) -> str:
+        output, _ = process.communicate()
+        if process.returncode:
+            raise RuntimeError(f"{' '.join(map(str, process.args))} failed:\n{output}")  # type: ignore[arg-type]
+        return output
 
     def _host_env(self, host: netns.Host, database_port: int, redis_port: int) -> dict[str, str]:
         allowed = self.env.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
