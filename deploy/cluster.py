@@ -14,6 +14,7 @@ Ctrl-C or a failure during `start` stops what was started.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -71,6 +72,8 @@ class Cluster:
         self.redis_url = env.get("REDIS_URL") or DEFAULT_REDIS_URL
         self.hosts = [netns.Host(net=net, index=i) for i in range(1, HOSTS + 1)]
         self.python = sys.executable
+        # What this process started, to kill and start again (bench/chaos.py).
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
 
     # --- start -------------------------------------------------------------------------------
     def start(self) -> str:
@@ -164,7 +167,26 @@ class Cluster:
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
+        self.commands[name] = (command, env)
         self.state.add_process(name, process.pid)
+
+    def daphne_urls(self) -> dict[str, str]:
+        """Each daphne process's name and its direct URL (from the root namespace)."""
+        return {
+            f"daphne-h{h.index}-{p}": f"http://{h.address}:{p}"
+            for h in self.hosts
+            for p in DAPHNE_PORTS
+        }
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Signal one process (and its group) that this Cluster started."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.state.pid(name), signum)
+
+    def respawn(self, name: str) -> None:
+        """Start a killed process again with its command and environment."""
+        command, env = self.commands[name]
+        self._spawn(name, command, env)
 
     def _wait_forwarders(self, host: netns.Host, ports: tuple[int, ...]) -> None:
         import socket

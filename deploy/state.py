@@ -52,7 +52,8 @@ class State:
         return list(self.load().get("processes", []))
 
     def pid(self, name: str) -> int:
-        return next(p["pid"] for p in self.processes() if p["name"] == name)
+        """The newest pid recorded under `name` (a respawned process is recorded again)."""
+        return [p["pid"] for p in self.processes() if p["name"] == name][-1]
 
     def load(self) -> dict[str, Any]:
         if not self.data and self.path.exists():
