@@ -116,16 +116,20 @@ class Chaos:
                 return
             await asyncio.sleep(0.3)
 
-    async def settler(self, stop: asyncio.Event) -> None:
-        """Owners list their pending questions and settle one a tick (`rate` a second)."""
+    async def settler(self, owner: dict[str, Any], stop: asyncio.Event) -> None:
+        """The owner lists its pending questions about once a second and settles its share of
+        `rate` a second (a slow list does not slow the rate); in the drain, all of them."""
         pending: list[asyncio.Task[None]] = []
+        share = self.args.rate / len(self.owners)
+        budget, last = 0.0, time.monotonic()
         while not stop.is_set():
-            owner = random.choice(self.owners)
             status, items = await self.request(
                 "GET",
                 "/api/v1/mesh/questions",
                 headers={"Authorization": f"Bearer {owner['token']}"},
             )
+            now = time.monotonic()
+            budget, last = min(budget + (now - last) * share, 5 * share), now
             fresh = [
                 item
                 for item in (items or [])
@@ -133,10 +137,12 @@ class Chaos:
                 if item["questionId"] not in self.claimed
                 and (self.draining or "#held-" not in item["question"])
             ]
-            for item in fresh[: max(1, int(self.args.rate / 5))]:
+            take = len(fresh) if self.draining else int(budget)
+            for item in fresh[:take]:
                 self.claimed.add(item["questionId"])
                 pending.append(asyncio.ensure_future(self.settle_one(owner, item)))
-            await asyncio.sleep(max(1, int(self.args.rate / 5)) / self.args.rate)
+            budget -= min(take, len(fresh))
+            await asyncio.sleep(1.0)
         await asyncio.gather(*pending)
 
     async def inject(self, label: str, names: list[str], down: float) -> None:
@@ -187,7 +193,7 @@ class Chaos:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as self.session:
             workers = [asyncio.ensure_future(self.ask(held=True)) for _ in range(self.args.held)]
             stop = asyncio.Event()
-            settler = asyncio.ensure_future(self.settler(stop))
+            settlers = [asyncio.ensure_future(self.settler(o, stop)) for o in self.owners]
             chaos = asyncio.ensure_future(self.chaos(self.args.minutes * 60))
             while not chaos.done():
                 workers.append(asyncio.ensure_future(self.ask(held=False)))
@@ -198,7 +204,7 @@ class Chaos:
             while any(a.final is None for a in self.asks) and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
             stop.set()
-            await settler
+            await asyncio.gather(*settlers)
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
