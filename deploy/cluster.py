@@ -249,21 +249,26 @@ def main(argv: list[str]) -> int:
     if reason:
         print(f"make cluster: {reason}", file=sys.stderr)
         return 1
+    # Ctrl-C and SIGTERM stop the cluster, even when started in the background (which
+    # ignores SIGINT until it is handled again).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupted)
+    ready = False
     try:
         demo = cluster.start()
+        ready = True
         print(demo)
         print(f"== cluster up: http://127.0.0.1:{cluster.port}/ (nginx in front of 4 daphne)")
         print(f"   host 1 only: :{cluster.port + 1}, host 2 only: :{cluster.port + 2}; logs in")
         print(f"   {cluster.state.directory}/logs; stop with `make cluster-stop`")
         if args.foreground:
-            print("   (foreground: Ctrl-C stops the cluster)")
+            print("   (foreground: Ctrl-C stops the cluster)", flush=True)
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
         print("stopping the cluster", file=sys.stderr)
         cluster.stop()
-        return 130
+        return 0 if ready else 130  # the foreground's Ctrl-C is its normal end
     except BaseException:
         cluster.stop()
         raise
