@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help install run port-free test lint format schema bench fuzz browser clean
+.PHONY: help install run port-free test lint format schema bench fuzz browser clean cluster \
+	cluster-stop
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -51,6 +52,12 @@ fuzz: install ## Schemathesis over /api/schema/ against a live daphne (see docs/
 
 browser: ## Install Debian's Chromium for the browser tests (needs root)
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+cluster: install ## Two simulated hosts (netns), 4 daphne + workers, nginx on CLUSTER_PORT (root)
+	$(PY) -m deploy.cluster start $(CLUSTER_ARGS)
+
+cluster-stop: ## Stop `make cluster`: its processes, namespaces and veths
+	$(PY) -m deploy.cluster stop
 
 clean: ## Remove the virtualenv and the SQLite database
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm

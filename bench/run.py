@@ -8,6 +8,7 @@
     bench/run.py push
     bench/run.py lists --list-sizes 0,2000,20000
     bench/run.py soak --minutes 5        # or: bench/run.py --soak (PostgreSQL + Redis only)
+    bench/run.py chaos --minutes 10      # the chaos soak on `make cluster` (bench/chaos.py)
 
 The harness starts the server itself: ONE daphne on SQLite + the in-memory channel layer
 (embedded), or TWO daphne processes on the same PostgreSQL database and Redis when
@@ -1226,6 +1227,10 @@ async def amain(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["chaos"]:  # the chaos soak has its own cluster and options
+        from bench import chaos
+
+        sys.exit(chaos.main(chaos.parse(sys.argv[2:])))
     args = parse_args()
     try:
         code = asyncio.run(amain(args))

@@ -1,0 +1,1 @@
+"""Deployment: the reference nginx configuration, systemd units and the local cluster."""
