@@ -44,10 +44,12 @@ class Elapsed:
 
     def _run(self) -> None:
         started = time.monotonic()
-        while not self._stop.wait(0 if started == time.monotonic() else 1.0):
+        while True:
             seconds = int(time.monotonic() - started)
             self.stream.write(f"\rwaiting for an answer… {seconds // 60}:{seconds % 60:02d}")
             self.stream.flush()
+            if self._stop.wait(1.0):
+                return
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -82,6 +83,20 @@ def _outcome_result(outcome: Outcome) -> CallToolResult:
         content=[TextContent(type="text", text=_text(outcome))],
         structured_content=dict(outcome.to_dict()),
     )
+
+
+def _bad_id(question_id: str) -> CallToolResult | None:
+    """A tool error for an id that cannot be a question's (ids are UUIDs), else None."""
+    try:
+        uuid.UUID(question_id)
+    except ValueError:
+        return _error_result(
+            MakimaError(
+                "question_id must be the questionId ask_human returned (a UUID)",
+                code="VALIDATION_ERROR",
+            )
+        )
+    return None
 
 
 def _error_result(error: MakimaError) -> CallToolResult:
@@ -187,6 +202,8 @@ def build_server(
         ctx: Context[Any, Any],
         wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS,
     ) -> Annotated[CallToolResult, OutcomeContent]:
+        if (refused := _bad_id(question_id)) is not None:
+            return refused
         try:
             async with client() as makima:
                 outcome = await waiting(
@@ -208,6 +225,8 @@ def build_server(
         question_id: Annotated[str, Field(min_length=1)],
         reason: Annotated[str | None, Field(description="Why, for the human.")] = None,
     ) -> Annotated[CallToolResult, OutcomeContent]:
+        if (refused := _bad_id(question_id)) is not None:
+            return refused
         try:
             async with client() as makima:
                 outcome = await makima.cancel(question_id, reason)

@@ -4,6 +4,7 @@ pair ["makima.bearer", token], never in the URL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -30,6 +31,20 @@ def _subprotocols(token: Secret | None) -> list[Any]:
     return ["makima.bearer", token.reveal()]
 
 
+def _origin(base_url: str) -> Any:
+    """The server checks a socket's Origin against its allowed hosts, as for browsers."""
+    return base_url.rstrip("/")
+
+
+def _close_code(exc: Exception) -> int | None:
+    """4401 for a refused credential; a handshake refused with 401/403 counts the same."""
+    response = getattr(exc, "response", None)
+    if getattr(response, "status_code", None) in (401, 403):
+        return REFUSED
+    code = getattr(getattr(exc, "rcvd", None), "code", None)
+    return code if isinstance(code, int) else None
+
+
 def _event(raw: str | bytes) -> dict[str, Any] | None:
     try:
         frame = json.loads(raw)
@@ -54,15 +69,15 @@ async def watch_async(
 ) -> AsyncIterator[dict[str, Any]]:
     """Each frame the server sends (snapshot first on every connection, then events)."""
     _import_websockets()
-    import asyncio
-
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
     attempt = 0
     while True:
         try:
-            async with connect(feed_url(base_url), subprotocols=_subprotocols(token)) as socket:
+            async with connect(
+                feed_url(base_url), subprotocols=_subprotocols(token), origin=_origin(base_url)
+            ) as socket:
                 async for raw in socket:
                     attempt = 0
                     event = _event(raw)
@@ -70,10 +85,12 @@ async def watch_async(
                         yield event
                 code = socket.close_code
         except (OSError, InvalidHandshake, ConnectionClosed) as exc:
-            code = getattr(getattr(exc, "rcvd", None), "code", None)
+            code = _close_code(exc)
             logger.info("feed connection lost (%s)", type(exc).__name__)
         if code == REFUSED:
-            raise AuthError("the feed refused the token (4401)", code="UNAUTHORIZED", status=401)
+            raise AuthError(
+                "the feed refused the token or the origin", code="UNAUTHORIZED", status=401
+            )
         await asyncio.sleep(policy.delay(attempt, None))
         attempt += 1
 
@@ -89,7 +106,9 @@ def watch_sync(
     attempt = 0
     while True:
         try:
-            with connect(feed_url(base_url), subprotocols=_subprotocols(token)) as socket:
+            with connect(
+                feed_url(base_url), subprotocols=_subprotocols(token), origin=_origin(base_url)
+            ) as socket:
                 for raw in socket:
                     attempt = 0
                     event = _event(raw)
@@ -97,9 +116,11 @@ def watch_sync(
                         yield event
                 code = socket.close_code
         except (OSError, InvalidHandshake, ConnectionClosed) as exc:
-            code = getattr(getattr(exc, "rcvd", None), "code", None)
+            code = _close_code(exc)
             logger.info("feed connection lost (%s)", type(exc).__name__)
         if code == REFUSED:
-            raise AuthError("the feed refused the token (4401)", code="UNAUTHORIZED", status=401)
+            raise AuthError(
+                "the feed refused the token or the origin", code="UNAUTHORIZED", status=401
+            )
         time.sleep(policy.delay(attempt, None))
         attempt += 1
