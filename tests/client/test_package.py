@@ -2,6 +2,7 @@
 imports the server."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,13 +29,18 @@ def test_the_client_imports_nothing_of_the_server():
     reason="installs over the network: once, in the SQLite pass",
 )
 def test_pip_install_into_a_fresh_virtualenv_then_makima_help(tmp_path):
+    source = shutil.copytree(
+        CLIENT,
+        tmp_path / "client",
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+    )  # setuptools builds in the source tree: keep client/ clean
     venv = tmp_path / "venv"
     # --without-pip: the project's pip installs into it (--python), a fresh venv with
     # ensurepip costs half a minute on a loaded machine.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(CLIENT)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(source)],
         capture_output=True,
         text=True,
         timeout=300,
