@@ -74,9 +74,7 @@ class ClientBase:
 
     # Flows -----------------------------------------------------------------------------
 
-    def _request(
-        self, call: Call, *, budget: float | None = None, accept_404: bool = False
-    ) -> Flow:
+    def _request(self, call: Call, *, budget: float | None = None) -> Flow:
         return _flows.request(call, self.retry, self.timeout.read, budget=budget)
 
     def _ask(

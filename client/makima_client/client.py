@@ -57,16 +57,14 @@ class MakimaClient(ClientBase):
                 return stop.value
 
     def _do(self, call: Call) -> httpx.Response | Exception:
-        timeout = (
-            self.timeout
-            if call.timeout is None
-            else self.timeout.__class__(
+        timeout = self.timeout
+        if call.timeout is not None:
+            timeout = httpx.Timeout(
                 self.timeout.connect,
                 read=call.timeout,
                 write=self.timeout.write,
                 pool=self.timeout.pool,
             )
-        )
         try:
             return self._http.request(
                 call.method,

@@ -14,6 +14,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -23,7 +24,7 @@ from typing_extensions import TypedDict
 
 from makima_client.aio import AsyncMakimaClient
 from makima_client.errors import MakimaError
-from makima_client.models import Outcome
+from makima_client.models import Outcome, split_responses
 
 DEFAULT_WAIT_SECONDS = 50
 MAX_WAIT_SECONDS = 600
@@ -178,12 +179,9 @@ def build_server(
                 outcome = await waiting(
                     ctx, wait_seconds, makima.wait(asked.question_id, max_wait=wait_seconds)
                 )
-                outcome = Outcome(
-                    outcome.question_id,
-                    outcome.status,
-                    outcome.response,
-                    _multi(outcome, multi_select),
-                    outcome.reason,
+                # The poll does not say whether the question was multi-select; the ask does.
+                outcome = replace(
+                    outcome, responses=split_responses(outcome.response, multi_select)
                 )
         except MakimaError as error:
             return _error_result(error)
@@ -265,12 +263,6 @@ def build_server(
         )
 
     return server
-
-
-def _multi(outcome: Outcome, multi_select: bool) -> list[str]:
-    if multi_select or len(outcome.responses) != 1:
-        return outcome.responses
-    return [outcome.response] if outcome.response is not None else []
 
 
 def serve(base_url: str, tool_key: str | None, *, progress_interval: float = 10.0) -> None:
