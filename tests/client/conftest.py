@@ -5,6 +5,8 @@ owner, directive and task on the test database, which the server shares. Its wai
 tiny, so a blocking ask returns stillPending after 0.3 s and the client re-polls.
 """
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -14,10 +16,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 from django.conf import settings
+from makima_client.cli import main
 
 from tests import factories
 from tests.live_daphne import DaphneServer, test_database_env
@@ -95,11 +99,32 @@ class Mesh:
         thread.start()
         return thread
 
-    def cli(
-        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `makima` in this process (makima_client.cli.main) against the server, with
+        the configuration in the environment; not thread-safe (it swaps sys.std*)."""
+        environment = {
+            "MAKIMA_URL": self.url,
+            "MAKIMA_TOOL_KEY": self.tool_key,
+            "MAKIMA_TOKEN": self.token,
+        }
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            mock.patch.dict(os.environ, environment),
+            mock.patch("sys.stdin", io.StringIO(stdin or "")),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            try:
+                status = main(list(args))
+            except SystemExit as exit:  # argparse: usage errors and --help
+                status = int(exit.code or 0)
+        return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
+
+    def cli_process(
+        self, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run the installed `makima` command against the server."""
-        full_env = {
+        """Run the installed `makima` command in a process of its own."""
+        environment = {
             **os.environ,
             "MAKIMA_URL": self.url,
             "MAKIMA_TOOL_KEY": self.tool_key,
@@ -107,12 +132,7 @@ class Mesh:
             **(env or {}),
         }
         return subprocess.run(
-            [MAKIMA, *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=full_env,
-            timeout=60,
+            [MAKIMA, *args], capture_output=True, text=True, env=environment, timeout=60
         )
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from makima_client import MakimaClient
 
 from mesh.models import Question
 from orders.models import Order
@@ -17,8 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_ask_blocks_until_answered_over_rest_and_prints_the_response(mesh):
+    """The installed console script, configured by MAKIMA_URL and MAKIMA_TOOL_KEY."""
     answering = mesh.settle_later("answer", {"response": "ship it"})
-    result = mesh.cli("directive", "ask", "Deploy to production?")
+    result = mesh.cli_process("directive", "ask", "Deploy to production?")
     answering.join(timeout=10)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ship it\n"
@@ -93,18 +95,21 @@ def test_declined_exits_3_with_the_reason_on_stderr(mesh):
 
 
 def test_cancelled_exits_4(mesh):
-    def cancel() -> None:
-        question = mesh.wait_for_question()
-        cancelled = mesh.cli("directive", "cancel", question["questionId"], "--reason", "done")
-        assert cancelled.returncode == 0, cancelled.stderr
-
-    canceller = threading.Thread(target=cancel, daemon=True)
+    task = MakimaClient(mesh.url, tool_key=mesh.tool_key)
+    canceller = threading.Thread(
+        target=lambda: task.cancel(mesh.wait_for_question()["questionId"], reason="done"),
+        daemon=True,
+    )
     canceller.start()
     result = mesh.cli("directive", "ask", "Still needed?", "--json")
     canceller.join(timeout=20)
     assert result.returncode == 4, result.stderr
     assert json.loads(result.stdout)["status"] == "cancelled"
     assert json.loads(result.stdout)["reason"] == "done"
+    asked = json.loads(mesh.cli("directive", "ask", "Other?", "--non-blocking", "--json").stdout)
+    cancelled = mesh.cli("directive", "cancel", asked["questionId"], "--reason", "found it")
+    assert cancelled.returncode == 0
+    assert cancelled.stdout == f"cancelled: {asked['questionId']}\n"
 
 
 def test_expired_exits_5(make_mesh):
@@ -216,15 +221,30 @@ def test_the_elapsed_line_shows_on_a_terminal_only(mesh):
     assert "\rwaiting for an answer… 0:00" in shown
 
 
-def test_help_shows_examples():
+def test_flags_override_the_environment(mesh):
+    mesh.settle_later("answer", {"response": "via flags"})
+    wrong = {"MAKIMA_URL": free_port_url(), "MAKIMA_TOOL_KEY": "mtk_wrong"}
+    result = mesh.cli_process(
+        "directive", "ask", "Flags?", "--url", mesh.url, "--tool-key", mesh.tool_key, env=wrong
+    )
+    assert (result.returncode, result.stdout) == (0, "via flags\n")
+
+
+def test_help_shows_examples(mesh):
     for command in (
         [],
         ["directive"],
         ["directive", "ask"],
+        ["directive", "poll"],
+        ["directive", "cancel"],
         ["directive", "create-order"],
+        ["questions"],
+        ["questions", "list"],
+        ["questions", "answer"],
+        ["questions", "decline"],
         ["questions", "watch"],
         ["mcp"],
     ):
-        shown = subprocess.run([MAKIMA, *command, "--help"], capture_output=True, text=True)
+        shown = mesh.cli(*command, "--help")
         assert shown.returncode == 0
-        assert "example" in shown.stdout
+        assert "example" in shown.stdout, command
