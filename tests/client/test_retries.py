@@ -3,10 +3,13 @@ connections back off, every retry resends the same Idempotency-Key, and the retr
 max_wait."""
 
 import asyncio
+import json
+import threading
 import time
 
 import pytest
 from makima_client import AsyncMakimaClient, MakimaClient, RateLimited, RetryPolicy, Unavailable
+from websockets.sync.server import serve
 
 from tests.client.stub import DROP, Stub, answered, refused
 
@@ -75,3 +78,33 @@ def test_the_async_client_retries_the_same_way():
         "priority": "medium",
         "labels": [],
     }
+
+
+def test_watch_reconnects_after_the_socket_drops():
+    """The first connection closes before any frame; the iterator reconnects (with the
+    bearer subprotocol and an Origin) and yields the second connection's frames."""
+
+
+    connections: list[dict] = []
+
+    def handler(socket) -> None:
+        connections.append(
+            {"protocol": socket.subprotocol, "origin": socket.request.headers.get("Origin")}
+        )
+        if len(connections) == 1:
+            socket.close(1011)
+            return
+        socket.send(json.dumps({"type": "snapshot", "questions": [], "total": 0}))
+        socket.send(json.dumps({"type": "question.answered", "questionId": "q1"}))
+        socket.recv()  # hold the socket until the client goes
+
+    with serve(handler, "127.0.0.1", 0, subprotocols=["makima.bearer"]) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.socket.getsockname()[1]}"
+        feed = MakimaClient(url, token="mkt_a_b", retry=FAST).watch()
+        events = [next(feed), next(feed)]
+        feed.close()
+        server.shutdown()
+    assert [event["type"] for event in events] == ["snapshot", "question.answered"]
+    assert len(connections) == 2
+    assert connections[1] == {"protocol": "makima.bearer", "origin": url}
