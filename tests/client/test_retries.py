@@ -84,7 +84,6 @@ def test_watch_reconnects_after_the_socket_drops():
     """The first connection closes before any frame; the iterator reconnects (with the
     bearer subprotocol and an Origin) and yields the second connection's frames."""
 
-
     connections: list[dict] = []
 
     def handler(socket) -> None:
