@@ -13,12 +13,15 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt
+# The agent client (client/, the `makima` command) goes in editable with its extras, so the
+# tests and `make run` use the working tree's; its pyproject.toml changing reinstalls it.
+$(VENV)/.installed: requirements.txt client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e './client[mcp,watch]'
 	touch $@
 
-install: $(VENV)/.installed ## Create .venv and install requirements.txt
+install: $(VENV)/.installed ## Create .venv; install requirements.txt and ./client[mcp,watch]
 
 run: port-free install ## Migrate, collect static files, set up the demo, serve with daphne on HOST:PORT
 	$(PY) manage.py migrate --noinput
