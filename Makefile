@@ -19,11 +19,11 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed ## Create .venv and install requirements.txt
 
-run: install ## Migrate, collect static files, set up the demo, serve with daphne on HOST:PORT
+run: install ## Migrate, collect static files, set up the demo, serve (daphne on HOST:PORT) and run the worker
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_setup --base-url http://$(HOST):$(PORT)
-	MALLOC_ARENA_MAX=2 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) makima_site.asgi:application
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile web worker
 
 test: install ## Run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	$(PY) -m pytest $(PYTEST_ARGS)
