@@ -47,6 +47,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     default_status: int = 200
     redirect_to: str | None = None
+    delays: list[float] = field(default_factory=list)  # seconds before answering, per POST
     received: list[Received] = field(default_factory=list)
 
     @property
@@ -66,6 +67,8 @@ class Receiver:
         headers = {k.lower(): v for k, v in request.headers.items()}
         payload = self.verify(headers, body)
         self.received.append(Received(headers, body, payload is not None, payload))
+        if self.delays:
+            await asyncio.sleep(self.delays.pop(0))
         status = self.statuses.pop(0) if self.statuses else self.default_status
         if status in (301, 302, 307, 308):
             raise web.HTTPFound(self.redirect_to or "/elsewhere")
