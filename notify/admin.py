@@ -14,7 +14,7 @@ from notify.models import Delivery, DeliveryAttempt, NotificationChannel, Webhoo
 
 class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    fields = ["attempted_at", "http_status", "duration_ms", "error", "response_body"]
+    fields = ("attempted_at", "http_status", "duration_ms", "error", "response_body")
     readonly_fields = fields
     show_change_link = False
 
@@ -37,7 +37,7 @@ class WebhookAdmin(admin.ModelAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["event_type", "message_id", "webhook", "status", "attempt_count", "created_at"]
     list_filter = ["status", "event_type"]
-    fields = [
+    fields = (
         "webhook",
         "event_type",
         "message_id",
@@ -45,7 +45,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "attempt_count",
         "next_attempt_at",
         "payload",
-    ]
+    )
     readonly_fields = fields
     inlines = [DeliveryAttemptInline]
 

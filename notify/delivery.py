@@ -133,9 +133,7 @@ def post(delivery: Delivery) -> DeliveryAttempt:
         ) as client:
             response = client.post(delivery.webhook.url, content=body, headers=headers)
         attempt.http_status = response.status_code
-        attempt.response_body = response.content[:RESPONSE_KEPT_BYTES].decode(
-            "utf-8", "replace"
-        )
+        attempt.response_body = response.content[:RESPONSE_KEPT_BYTES].decode("utf-8", "replace")
         if not 200 <= response.status_code < 300:
             attempt.error = f"HTTP {response.status_code}"
     except Refused as exc:

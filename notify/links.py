@@ -13,10 +13,12 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from mesh.models import Question
+from mesh.models import MAX_TTL_SECONDS, Question
 
 SALT = "notify.answer-link"
 DECLINE = "decline"
+# No question lives longer than MAX_TTL_SECONDS; a link older than that is refused unread.
+MAX_LINK_AGE_SECONDS = MAX_TTL_SECONDS + 86400
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ def make_token(question: Question, choice: str) -> str:
 def read_token(token: str) -> AnswerLink:
     """The link, or signing.BadSignature for a forged or altered one. Expiry and single
     use are the question's (checked by the page against the row)."""
-    value = signing.loads(token, salt=SALT, max_age=settings.MESH_QUESTION_TTL_SECONDS * 5)
+    value = signing.loads(token, salt=SALT, max_age=int(MAX_LINK_AGE_SECONDS))
     if not isinstance(value, dict) or "q" not in value or "c" not in value:
         raise signing.BadSignature("malformed answer link")
     return AnswerLink(question_id=str(value["q"]), choice=str(value["c"]))
@@ -48,7 +50,9 @@ def answer_links(question: Question) -> list[tuple[str, str]]:
         (choice, absolute(reverse("notify-answer", args=[make_token(question, str(i))])))
         for i, choice in enumerate(question.choices or [])
     ]
-    links.append(("Decline", absolute(reverse("notify-answer", args=[make_token(question, DECLINE)]))))
+    links.append(
+        ("Decline", absolute(reverse("notify-answer", args=[make_token(question, DECLINE)])))
+    )
     return links
 
 

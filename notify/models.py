@@ -94,6 +94,9 @@ class DeliveryAttempt(models.Model):
     class Meta:
         ordering = ["attempted_at", "id"]
 
+    def __str__(self) -> str:
+        return f"attempt at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {self.http_status or self.error}"
+
 
 class NotificationChannel(TimestampedModel):
     """Where an owner hears of questions: an email address or an Apprise URL."""

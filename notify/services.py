@@ -147,8 +147,8 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
 # --- notification channels ----------------------------------------------------------------
 def check_target(kind: str, target: str) -> str:
     if kind == NotificationChannel.Kind.EMAIL:
-        from django.core.validators import validate_email
         from django.core.exceptions import ValidationError
+        from django.core.validators import validate_email
 
         try:
             validate_email(target)

@@ -4,10 +4,10 @@ every delivery with the standardwebhooks library, and the worker run in-process.
 import asyncio
 import json
 import threading
-from unittest import mock
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import pytest
 from aiohttp import web

@@ -30,7 +30,11 @@ def email_channel(owner):
 def test_channel_api_crud_masks_apprise_targets_and_scopes_to_the_owner(api, other_api, receiver):
     made = api.post(
         "/api/v1/notification-channels/",
-        {"kind": "apprise", "target": f"json://127.0.0.1:{receiver.port}/secret-path", "remindAfterMinutes": 5},
+        {
+            "kind": "apprise",
+            "target": f"json://127.0.0.1:{receiver.port}/secret-path",
+            "remindAfterMinutes": 5,
+        },
         format="json",
     )
     assert made.status_code == 201, made.content
@@ -40,16 +44,22 @@ def test_channel_api_crud_masks_apprise_targets_and_scopes_to_the_owner(api, oth
     assert "secret-path" not in row.target_encrypted
     assert "secret-path" in crypto.decrypt(row.target_encrypted)
     assert other_api.get(f"/api/v1/notification-channels/{body['id']}/").status_code == 404
-    bad = api.post("/api/v1/notification-channels/", {"kind": "email", "target": "nope"}, format="json")
+    bad = api.post(
+        "/api/v1/notification-channels/", {"kind": "email", "target": "nope"}, format="json"
+    )
     assert bad.status_code == 400 and bad.json()["code"] == "VALIDATION_ERROR"
     email = api.post(
-        "/api/v1/notification-channels/", {"kind": "email", "target": "a@example.com"}, format="json"
+        "/api/v1/notification-channels/",
+        {"kind": "email", "target": "a@example.com"},
+        format="json",
     ).json()
     assert email["target"] == "a@example.com" and email["remindAfterMinutes"] == 15
     assert api.delete(f"/api/v1/notification-channels/{email['id']}/").status_code == 204
 
 
-def test_email_carries_the_question_and_one_signed_link_per_choice(email_channel, task_and_key, worker, mailoutbox):
+def test_email_carries_the_question_and_one_signed_link_per_choice(
+    email_channel, task_and_key, worker, mailoutbox
+):
     question = factories.make_question(task_and_key[0], question="Ship it?", choices=["yes", "no"])
     worker()
     assert len(mailoutbox) == 1
@@ -68,7 +78,9 @@ def test_channel_test_endpoint_sends_a_test_message(api, email_channel, worker, 
 
 
 def test_apprise_json_target_receives_the_notification(owner, receiver, task_and_key, worker):
-    services.channel_create(owner=owner, kind="apprise", target=f"json://127.0.0.1:{receiver.port}/")
+    services.channel_create(
+        owner=owner, kind="apprise", target=f"json://127.0.0.1:{receiver.port}/"
+    )
     factories.make_question(task_and_key[0], question="Deploy?")
     worker()
     assert len(receiver.received) == 1
@@ -79,7 +91,9 @@ def test_apprise_json_target_receives_the_notification(owner, receiver, task_and
     assert Notification.objects.get().status == Notification.Status.SENT
 
 
-def test_answer_link_get_changes_nothing_post_answers_second_use_refused(client, email_channel, task_and_key, worker, mailoutbox):
+def test_answer_link_get_changes_nothing_post_answers_second_use_refused(
+    client, email_channel, task_and_key, worker, mailoutbox
+):
     question = factories.make_question(task_and_key[0], choices=["yes", "no"])
     worker()
     yes_link = _links(mailoutbox[0].body)[0]
@@ -113,7 +127,9 @@ def test_forged_and_expired_links_are_refused(client, task_and_key):
     assert Question.objects.get(pk=question.pk).status == "pending"  # expiry is the sweep's
 
 
-def test_reminder_once_then_expiring_soon_once_and_nothing_once_settled(email_channel, owner, task_and_key, worker, mailoutbox):
+def test_reminder_once_then_expiring_soon_once_and_nothing_once_settled(
+    email_channel, owner, task_and_key, worker, mailoutbox
+):
     task = task_and_key[0]
     old = factories.make_question(task, question="Old one?", ttl_seconds=7200)
     settled = factories.make_question(task, question="Settled one?")
@@ -138,7 +154,9 @@ def test_reminder_once_then_expiring_soon_once_and_nothing_once_settled(email_ch
 
 
 def test_remind_after_zero_means_no_reminders(owner, task_and_key):
-    services.channel_create(owner=owner, kind="email", target="a@example.com", remind_after_minutes=0)
+    services.channel_create(
+        owner=owner, kind="email", target="a@example.com", remind_after_minutes=0
+    )
     question = factories.make_question(task_and_key[0])
     Question.objects.filter(pk=question.pk).update(created_at=timezone.now() - timedelta(days=1))
     assert send_reminders.call() == 0

@@ -47,18 +47,26 @@ def test_honcho_starts_web_and_worker_and_stopping_it_stops_both(tmp_path):
     log = (tmp_path / "honcho.log").open("wb")
     honcho = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-f", "Procfile", "web", "worker"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
         healthy = False
         while time.monotonic() < deadline and not healthy:
             try:
-                healthy = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+                healthy = (
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+                )
             except httpx.HTTPError:
                 time.sleep(0.2)
         assert healthy, (tmp_path / "honcho.log").read_text()[-3000:]
-        while time.monotonic() < deadline and "Starting worker" not in (tmp_path / "honcho.log").read_text():
+        while (
+            time.monotonic() < deadline
+            and "Starting worker" not in (tmp_path / "honcho.log").read_text()
+        ):
             time.sleep(0.1)
         output = (tmp_path / "honcho.log").read_text()
         assert "Starting worker" in output

@@ -29,7 +29,9 @@ def test_create_returns_the_secret_once_and_stores_it_encrypted(api, receiver):
 
 
 def test_unknown_events_and_bad_urls_are_400(api):
-    assert _create(api, "https://example.com/h", events=["nope"]).json()["code"] == "VALIDATION_ERROR"
+    assert (
+        _create(api, "https://example.com/h", events=["nope"]).json()["code"] == "VALIDATION_ERROR"
+    )
     assert _create(api, "ftp://example.com/h").status_code == 400
     assert Webhook.objects.count() == 0
 
@@ -85,5 +87,8 @@ def test_deliveries_are_newest_first(api, receiver, task_and_key):
     second = factories.make_question(task_and_key[0], question="second")
     results = api.get(f"/api/v1/webhooks/{created['id']}/deliveries/").json()["results"]
     assert [r["eventType"] for r in results] == ["question.asked", "question.asked"]
-    ids = [Delivery.objects.get(message_id=r["webhookId"]).payload["data"]["questionId"] for r in results]
+    ids = [
+        Delivery.objects.get(message_id=r["webhookId"]).payload["data"]["questionId"]
+        for r in results
+    ]
     assert ids == [str(second.id), str(first.id)]

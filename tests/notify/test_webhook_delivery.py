@@ -21,7 +21,9 @@ def _types(receiver):
     return [r.payload["type"] for r in receiver.received if r.payload]
 
 
-def test_each_question_event_is_delivered_once_per_change(hook, receiver, worker, task_and_key, owner):
+def test_each_question_event_is_delivered_once_per_change(
+    hook, receiver, worker, task_and_key, owner
+):
     from mesh.questions import services as qs
 
     task, _ = task_and_key
@@ -39,7 +41,9 @@ def test_each_question_event_is_delivered_once_per_change(hook, receiver, worker
         ["question.asked"] * 4
         + ["question.answered", "question.declined", "question.cancelled", "question.expired"]
     )
-    answered_body = next(r.payload for r in receiver.received if r.payload["type"] == "question.answered")
+    answered_body = next(
+        r.payload for r in receiver.received if r.payload["type"] == "question.answered"
+    )
     assert answered_body["data"]["questionId"] == str(answered.id)
     assert answered_body["data"]["status"] == "answered"
     assert answered_body["data"]["response"] == "yes"
@@ -58,7 +62,9 @@ def test_order_events_carry_the_order_as_the_api_shows_it(hook, receiver, worker
     assert bodies[1]["data"]["status"] == "in_progress"
 
 
-def test_a_500_is_retried_with_the_same_webhook_id_until_it_succeeds(hook, receiver, worker, task_and_key):
+def test_a_500_is_retried_with_the_same_webhook_id_until_it_succeeds(
+    hook, receiver, worker, task_and_key
+):
     receiver.statuses = [500, 500]
     factories.make_question(task_and_key[0])
     for _ in range(3):
@@ -82,8 +88,12 @@ def test_410_disables_the_endpoint_at_once(hook, receiver, worker, task_and_key)
     assert len(receiver.received) == 1
 
 
-def test_the_last_retry_failing_disables_and_tells_the_owner(hook, receiver, worker, task_and_key, owner, mailoutbox):
-    services.channel_create(owner=owner, kind="email", target="alice@example.com", events=["order.created"])
+def test_the_last_retry_failing_disables_and_tells_the_owner(
+    hook, receiver, worker, task_and_key, owner, mailoutbox
+):
+    services.channel_create(
+        owner=owner, kind="email", target="alice@example.com", events=["order.created"]
+    )
     receiver.default_status = 503
     factories.make_question(task_and_key[0])
     for _ in range(5):
@@ -107,7 +117,9 @@ def test_a_redirect_is_not_followed(hook, receiver, worker, task_and_key, settin
     assert Delivery.objects.get().status == Delivery.Status.RETRYING
 
 
-def test_a_private_address_is_refused_with_the_setting_off(hook, receiver, worker, task_and_key, settings):
+def test_a_private_address_is_refused_with_the_setting_off(
+    hook, receiver, worker, task_and_key, settings
+):
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
     settings.DEBUG = True  # http allowed; the address is still refused
     factories.make_question(task_and_key[0])
@@ -128,7 +140,9 @@ def test_https_is_required_with_debug_off_unless_private_networks_are_allowed(ow
     services.webhook_create(owner=owner, url="https://example.com/hook")
 
 
-def test_after_rotation_both_secrets_verify_during_the_overlap(hook, receiver, worker, task_and_key):
+def test_after_rotation_both_secrets_verify_during_the_overlap(
+    hook, receiver, worker, task_and_key
+):
     old_secret = receiver.secrets[0]
     webhook, new_secret = services.webhook_rotate_secret(webhook=Webhook.objects.get())
     factories.make_question(task_and_key[0])
@@ -141,7 +155,9 @@ def test_after_rotation_both_secrets_verify_during_the_overlap(hook, receiver, w
     assert receiver.verify(received.headers, received.body) is not None
 
 
-def test_no_endpoint_no_delivery_and_inactive_endpoints_get_nothing(owner, receiver, worker, task_and_key):
+def test_no_endpoint_no_delivery_and_inactive_endpoints_get_nothing(
+    owner, receiver, worker, task_and_key
+):
     webhook, _ = services.webhook_create(owner=owner, url=receiver.url, is_active=False)
     factories.make_question(task_and_key[0])
     worker()
