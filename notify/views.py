@@ -93,11 +93,11 @@ class WebhookViewSet(OwnerScopedViewSet, viewsets.ModelViewSet):
     @action(
         detail=True,
         methods=["post"],
-        url_path=r"deliveries/(?P<delivery_id>[0-9a-fA-F-]{36})/retry",
+        url_path=r"deliveries/(?P<deliveryId>[0-9a-fA-F-]{36})/retry",
     )
-    def retry(self, request, pk=None, delivery_id=None):
+    def retry(self, request, pk=None, deliveryId=None):  # noqa: N803 (the path's name)
         rows = selectors.delivery_list(webhook=self.get_object())
-        delivery = services.delivery_retry(delivery=get_object_or_404(rows, pk=delivery_id))
+        delivery = services.delivery_retry(delivery=get_object_or_404(rows, pk=deliveryId))
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
