@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint format schema bench fuzz browser clean
+.PHONY: help install run port-free test lint format schema bench fuzz browser clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -19,11 +19,14 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed ## Create .venv and install requirements.txt
 
-run: install ## Migrate, collect static files, set up the demo, serve (daphne on HOST:PORT) and run the worker
+run: port-free install ## Migrate, collect static files, set up the demo, serve with daphne on HOST:PORT
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_setup --base-url http://$(HOST):$(PORT)
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile web worker
+
+port-free: # run's first step: one line and exit 1 when HOST:PORT is taken
+	@$(PYTHON) mesh/demo/portcheck.py $(HOST) $(PORT)
 
 test: install ## Run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -45,7 +45,7 @@ class Receiver:
             self.unverified += 1
             return web.Response(status=400)
         if payload.get("type") == "question.asked":
-            qid = payload["data"]["questionId"]
+            qid = payload["data"]["id"]
             self.arrived.setdefault(qid, now)
             self.ids.setdefault(qid, set()).add(request.headers["webhook-id"])
         return web.Response(status=204)

@@ -16,6 +16,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import random
 import socket
 import time
@@ -110,6 +111,18 @@ def claim(delivery_id: str, *, force: bool = False) -> Delivery | None:
     return Delivery.objects.select_related("webhook").get(pk=delivery_id)
 
 
+_clients: dict[int, httpx.Client] = {}
+
+
+def _client() -> httpx.Client:
+    """This process's HTTP client (its connection pool and TLS context are reused: building
+    a client per attempt cost more than the POST). Redirects are never followed."""
+    pid = os.getpid()
+    if pid not in _clients:
+        _clients[pid] = httpx.Client(follow_redirects=False, trust_env=False)
+    return _clients[pid]
+
+
 def post(delivery: Delivery) -> DeliveryAttempt:
     """One attempt (no database writes): the POST and what came back."""
     started = timezone.now()
@@ -128,10 +141,12 @@ def post(delivery: Delivery) -> DeliveryAttempt:
                 active_secrets(delivery.webhook, started), delivery.message_id, stamp, body
             ),
         }
-        with httpx.Client(
-            timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS), follow_redirects=False
-        ) as client:
-            response = client.post(delivery.webhook.url, content=body, headers=headers)
+        response = _client().post(
+            delivery.webhook.url,
+            content=body,
+            headers=headers,
+            timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS),
+        )
         attempt.http_status = response.status_code
         attempt.response_body = response.content[:RESPONSE_KEPT_BYTES].decode("utf-8", "replace")
         if not 200 <= response.status_code < 300:

@@ -1,27 +1,22 @@
 """The `data` of an event: the question or the order as the owner API shows it.
 
 question_data() is the question resource's shape (QuestionResourceSerializer, served at
-/api/v1/questions/{id}/, when it exists; until then the one-question shape of
-/api/v1/mesh/questions/{id}). Keys are camelCase, as the REST renderer writes them.
+/api/v1/questions/{id}/); order_data() the order's (/api/v1/orders/{id}/). Keys are
+camelCase, as the REST renderer writes them.
 """
 
 from typing import Any
 
 from makima_site.formats import camel_keys, timestamp
 from mesh.models import Question
+from mesh.questions.serializers import QuestionResourceSerializer
 from orders.models import Order
 from orders.serializers import OrderSerializer
 
-try:  # the question resource of /api/v1/questions/{id}/
-    from mesh.questions.serializers import (  # type: ignore[attr-defined,unused-ignore]
-        QuestionResourceSerializer as _QuestionShape,
-    )
-except ImportError:  # pragma: no cover - until that resource is merged
-    from mesh.questions.serializers import QuestionSerializer as _QuestionShape
 
 
 def question_data(question: Question) -> dict[str, Any]:
-    return camel_keys(_QuestionShape(question).data)
+    return camel_keys(QuestionResourceSerializer(question).data)
 
 
 def order_data(order: Order) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def test_each_question_event_is_delivered_once_per_change(
     answered_body = next(
         r.payload for r in receiver.received if r.payload["type"] == "question.answered"
     )
-    assert answered_body["data"]["questionId"] == str(answered.id)
+    assert answered_body["data"]["id"] == str(answered.id)
     assert answered_body["data"]["status"] == "answered"
     assert answered_body["data"]["response"] == "yes"
     assert len(set(receiver.ids())) == 8
