@@ -24,7 +24,7 @@ def _spawn_worker(log) -> subprocess.Popen:
         **os.environ,
         **database_env(),
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
-        "WEBHOOK_RETRY_SCHEDULE": "1,1,1",
+        "WEBHOOK_RETRY_SCHEDULE": "4,4,4",
         "WEBHOOK_LEASE_SECONDS": "1",
         "NOTIFY_PUMP_SECONDS": "0.3",
         "NOTIFY_REMINDER_SWEEP_SECONDS": "0",
@@ -47,7 +47,7 @@ def _spawn_worker(log) -> subprocess.Popen:
     )
 
 
-def _wait(condition, timeout=20.0):
+def _wait(condition, timeout=40.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -78,9 +78,9 @@ def test_sigkill_mid_attempt_and_mid_schedule_then_restart_delivers_with_one_id(
         worker = _spawn_worker(worker_log)
         # The lease runs out, the pump sends it again: the 500 answer…
         assert _wait(lambda: Delivery.objects.get().attempt_count >= 1)
-        assert Delivery.objects.get().status == Delivery.Status.RETRYING
-        worker.send_signal(signal.SIGKILL)  # …and a kill mid-schedule, before the retry
+        worker.send_signal(signal.SIGKILL)  # …and a kill mid-schedule, before the retry (4 s)
         worker.wait(5)
+        assert Delivery.objects.get().status == Delivery.Status.RETRYING
         worker = _spawn_worker(worker_log)
         assert _wait(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
     finally:
