@@ -2,10 +2,10 @@
 
 Connected to makima_site.changes.state_changed. For each of the owner's active endpoints
 that wants the event, a Delivery row (with its stable webhook-id and the body as of the
-change) and a worker job are written; for each active channel (question.asked only
-notifies by default… any event a channel lists) a Notification row and its job. The jobs
-are rows of the database task backend, inserted in the same transaction, so either the
-change and its outbox commit together or neither does.
+change) and a worker job are written; for each active channel that wants it (question
+events only), a Notification row and its job. The jobs are rows of the database task
+backend, inserted in the same transaction, so the change and its outbox commit together or
+not at all.
 """
 
 import uuid
@@ -51,14 +51,18 @@ def on_state_changed(sender: Any, event_type: str, instance: Any, **kwargs: Any)
     owner_id = getattr(instance, "owner_id", None)
     if owner_id is None:
         return
-    webhooks = [w for w in Webhook.objects.filter(owner_id=owner_id, is_active=True)]
+    webhooks = [
+        w for w in Webhook.objects.filter(owner_id=owner_id, is_active=True) if w.wants(event_type)
+    ]
     channels = (
-        [c for c in NotificationChannel.objects.filter(owner_id=owner_id, is_active=True)]
+        [
+            c
+            for c in NotificationChannel.objects.filter(owner_id=owner_id, is_active=True)
+            if c.wants(event_type)
+        ]
         if isinstance(instance, Question)
         else []
     )
-    webhooks = [w for w in webhooks if w.wants(event_type)]
-    channels = [c for c in channels if c.wants(event_type)]
     if not webhooks and not channels:
         return
     with transaction.atomic():

@@ -14,7 +14,6 @@ from orders.models import Order
 from orders.serializers import OrderSerializer
 
 
-
 def question_data(question: Question) -> dict[str, Any]:
     return camel_keys(QuestionResourceSerializer(question).data)
 
