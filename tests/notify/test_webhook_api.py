@@ -87,8 +87,5 @@ def test_deliveries_are_newest_first(api, receiver, task_and_key):
     second = factories.make_question(task_and_key[0], question="second")
     results = api.get(f"/api/v1/webhooks/{created['id']}/deliveries/").json()["results"]
     assert [r["eventType"] for r in results] == ["question.asked", "question.asked"]
-    ids = [
-        Delivery.objects.get(message_id=r["webhookId"]).payload["data"]["id"]
-        for r in results
-    ]
+    ids = [Delivery.objects.get(message_id=r["webhookId"]).payload["data"]["id"] for r in results]
     assert ids == [str(second.id), str(first.id)]
