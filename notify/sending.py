@@ -18,6 +18,8 @@ from notify.links import answer_links, question_link
 from notify.models import Notification, NotificationChannel
 
 logger = logging.getLogger(__name__)
+# Apprise's DEBUG lines carry the target URLs, which hold tokens: never below WARNING.
+logging.getLogger("apprise").setLevel(logging.WARNING)
 Kind = Notification.Kind
 
 
