@@ -23,11 +23,11 @@ $(VENV)/.installed: requirements.txt client/pyproject.toml
 
 install: $(VENV)/.installed ## Create .venv; install requirements.txt and ./client[mcp,watch]
 
-run: port-free install ## Migrate, collect static files, set up the demo, serve with daphne on HOST:PORT
+run: port-free install ## Migrate, collect static, set up the demo, serve (daphne + worker, honcho) on HOST:PORT
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_setup --base-url http://$(HOST):$(PORT)
-	MALLOC_ARENA_MAX=2 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) makima_site.asgi:application
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile web worker
 
 port-free: # run's first step: one line and exit 1 when HOST:PORT is taken
 	@$(PYTHON) mesh/demo/portcheck.py $(HOST) $(PORT)

@@ -7,6 +7,7 @@
     bench/run.py leak --leak 10000
     bench/run.py push
     bench/run.py lists --list-sizes 0,2000,20000
+    bench/run.py webhooks                # 1,000 asks, one webhook endpoint, the worker
     bench/run.py soak --minutes 5        # or: bench/run.py --soak (PostgreSQL + Redis only)
     bench/run.py chaos --minutes 10      # the chaos soak on `make cluster` (bench/chaos.py)
 
@@ -41,8 +42,9 @@ from websockets.asyncio.client import connect as ws_connect  # noqa: E402
 from websockets.typing import Origin, Subprotocol  # noqa: E402
 
 from bench import harness as h  # noqa: E402
+from bench.webhooks import part_webhooks  # noqa: E402
 
-PARTS = ("wake", "waiters", "leak", "push", "lists", "soak")
+PARTS = ("wake", "waiters", "leak", "push", "lists", "webhooks", "soak")
 DEFAULT_PARTS = ("wake", "waiters", "leak", "push", "lists")
 DEPLOYMENT = {
     "embedded": "1 daphne, SQLite + in-memory layer",
@@ -1025,6 +1027,7 @@ PART_FUNCS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "push": part_push,
     "lists": part_lists,
     "soak": part_soak,
+    "webhooks": part_webhooks,
 }
 
 

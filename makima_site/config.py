@@ -53,6 +53,17 @@ def env_ints(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
+def env_int_list(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Comma-separated whole numbers, any number of them (at least one)."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    parts = [part.strip() for part in value.split(",")]
+    if not all(part.isdigit() for part in parts):
+        refuse_to_start(f"{name} must be comma-separated whole numbers, got {value!r}.")
+    return tuple(int(part) for part in parts)
+
+
 def env_rate(name: str, default: str) -> str | None:
     """A throttle rate "N/period" (period s, min, hour, day); "off" switches the limit off."""
     value = (os.environ.get(name) or default).strip()

@@ -14,6 +14,7 @@ from makima_site.config import (
     env_bool,
     env_float,
     env_int,
+    env_int_list,
     env_ints,
     env_rate,
     refuse_to_start,
@@ -260,6 +261,38 @@ MESH_OPS_ENDPOINTS = env_bool("MESH_OPS_ENDPOINTS", False)
 MESH_WS_MAX_FRAME_BYTES = env_int("MESH_WS_MAX_FRAME_BYTES", 64 * 1024)
 MESH_WS_RATE_PER_SECOND = env_float("MESH_WS_RATE_PER_SECOND", 20)
 MESH_WS_RATE_WINDOW_SECONDS = env_float("MESH_WS_RATE_WINDOW_SECONDS", 5)
+
+# --- Background worker, webhooks and notifications (docs/notifications.md) ----------------------
+# The worker is `manage.py db_worker` (django_tasks_db); the worker app comes first so its
+# db_worker (which puts the periodic jobs on the schedule) is the one Django runs.
+INSTALLED_APPS += ["worker", "django_tasks", "django_tasks_db", "notify"]
+TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
+# Periodic jobs the worker schedules itself: task path -> interval (seconds, or the name of
+# the setting holding it; 0 turns a job off).
+WORKER_PERIODIC_TASKS = {
+    "mesh.questions.jobs.expire_due_questions": "MESH_EXPIRE_SWEEP_SECONDS",
+    "notify.jobs.pump_due": "NOTIFY_PUMP_SECONDS",
+    "notify.jobs.send_reminders": "NOTIFY_REMINDER_SWEEP_SECONDS",
+}
+WORKER_STALE_SECONDS = env_float("WORKER_STALE_SECONDS", 600)
+WEBHOOK_RETRY_SCHEDULE = env_int_list(
+    "WEBHOOK_RETRY_SCHEDULE", (5, 300, 1800, 7200, 18000, 36000, 36000)
+)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_LEASE_SECONDS = env_float("WEBHOOK_LEASE_SECONDS", 60)
+WEBHOOK_SECRET_OVERLAP_SECONDS = env_float("WEBHOOK_SECRET_OVERLAP_SECONDS", 86400)
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", DEBUG)
+NOTIFY_PUMP_SECONDS = env_float("NOTIFY_PUMP_SECONDS", 15)
+NOTIFY_REMINDER_SWEEP_SECONDS = env_float("NOTIFY_REMINDER_SWEEP_SECONDS", 60)
+NOTIFY_EXPIRING_SOON_SECONDS = env_float("NOTIFY_EXPIRING_SOON_SECONDS", 3600)
+NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "makima@localhost")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 LOGGING = {
     "version": 1,

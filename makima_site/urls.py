@@ -25,6 +25,9 @@ urlpatterns = [
     path("api/v1/", include("directives.urls")),
     path("api/v1/", include("mesh.urls")),
     path("api/v1/", include("orders.urls")),
+    # Webhooks and notifications (notify/): the API, the answer links and settings page.
+    path("api/v1/", include("notify.urls")),
+    path("", include("notify.page_urls")),
 ]
 
 handler400 = "makima_site.errors.handler400"

@@ -15,6 +15,7 @@ from django.utils import timezone
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 
 from directives.models import Directive
+from makima_site.changes import record_change
 from makima_site.errors import ApplicationError
 from makima_site.idempotency import IdempotencyKeyReused
 from orders.models import IDEMPOTENCY_WINDOW, Order, OrderIdempotencyKey
@@ -130,7 +131,9 @@ def order_create(
         filed_by_task=filed_by_task,
     )
     if idempotency_key is None or filed_by_task is None:
-        return order_save(order=order)
+        order_save(order=order)
+        record_change("order.created", order)
+        return order
 
     try:
         with transaction.atomic():
@@ -147,6 +150,7 @@ def order_create(
         if winner is None:
             raise
         return winner
+    record_change("order.created", order)
     return order
 
 
@@ -189,7 +193,9 @@ def order_update(*, order: Order, data: dict[str, Any]) -> Order:
         raise ValueError(f"order_update cannot change {sorted(unknown)}")
     for field, value in data.items():
         setattr(order, field, value)
-    return order_save(order=order)
+    order_save(order=order)
+    record_change("order.updated", order)
+    return order
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from makima_site.changes import record_change
 from makima_site.errors import ApplicationError, Conflict, Forbidden, NotFound
 from makima_site.idempotency import IdempotencyKeyReused
 from mesh.models import (
@@ -80,6 +81,7 @@ def question_ask(
         question_type=question_type,
         expires_at=now + timedelta(seconds=ttl),
     )
+    record_change("question.asked", row)
     transaction.on_commit(partial(events.publish_question_asked, row))
     return row
 
@@ -159,6 +161,7 @@ def _settle_and_publish(
     if not _settle(question_id, status, **fields):
         return None
     row = _settled_row(question_id)
+    record_change(f"question.{status}", row)
     transaction.on_commit(partial(events.publish_question_settled, row))
     return row
 
@@ -223,6 +226,7 @@ def question_answer(*, question_id: uuid.UUID | str, owner: User, response: str)
     row.status, row.response = Status.ANSWERED, response
     row.answered_at = row.settled_at = row.updated_at = now
     row.answered_by = row.settled_by = owner
+    record_change("question.answered", row)
     transaction.on_commit(partial(events.publish_question_answered, row))
     return row
 

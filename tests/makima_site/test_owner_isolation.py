@@ -19,6 +19,7 @@ from mesh.credentials import services as credential_services
 from mesh.models import Task
 from mesh.routing import http_urlpatterns
 from mesh.wakeups.hub import close_hub
+from notify import services as notify_services
 from orders.models import Order
 from tests import factories
 from tests.mesh.conftest import call
@@ -42,7 +43,11 @@ def _owner_objects(owner) -> dict:
     token, _ = credential_services.api_token_create(owner=owner, name="other-owner-token")
     question = factories.make_question(task, question="Other owner's secret question?")
     order = factories.make_order(owner, directive, title="Other owner's secret order")
+    webhook, _ = notify_services.webhook_create(owner=owner, url="https://example.com/theirs")
+    channel = notify_services.channel_create(owner=owner, kind="email", target="o@example.com")
     return {
+        "webhook": webhook,
+        "channel": channel,
         "directive": directive,
         "task": task,
         "token": token,
@@ -60,6 +65,8 @@ KINDS = {
     "/api/v1/questions/": "question",
     "/api/v1/mesh/supervisor/questions/": "question",
     "/api/v1/orders/": "order",
+    "/api/v1/webhooks/": "webhook",
+    "/api/v1/notification-channels/": "channel",
 }
 # (method, path) that the contract answers with 403 FORBIDDEN for another owner's object.
 FORBIDDEN_OK = {

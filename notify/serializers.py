@@ -1,0 +1,122 @@
+"""Every shape of webhooks, deliveries and notification channels, defined once."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from notify import crypto
+from notify.models import (
+    EVENT_TYPES,
+    MAX_URL_LENGTH,
+    Delivery,
+    DeliveryAttempt,
+    NotificationChannel,
+    Webhook,
+)
+
+
+def events_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=list(EVENT_TYPES)),
+        required=False,
+        max_length=len(EVENT_TYPES),
+        help_text="Event types to receive; empty means all.",
+    )
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    url = serializers.URLField(max_length=MAX_URL_LENGTH)
+    events = events_field()
+    disabled_reason = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Webhook
+        fields = [
+            "id",
+            "url",
+            "events",
+            "description",
+            "is_active",
+            "disabled_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "disabled_reason", "created_at", "updated_at"]
+
+
+class WebhookWithSecretSerializer(WebhookSerializer):
+    """Creation and rotation replies: the secret, shown this once."""
+
+    secret = serializers.CharField(read_only=True, help_text="whsec_…; shown only here.")
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+
+
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryAttempt
+        fields = ["attempted_at", "http_status", "duration_ms", "error", "response_body"]
+        read_only_fields = fields
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    webhook_id = serializers.CharField(source="message_id", read_only=True)
+    attempts = DeliveryAttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "event_type",
+            "webhook_id",
+            "status",
+            "attempt_count",
+            "next_attempt_at",
+            "attempts",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class TargetField(serializers.CharField):
+    """Written in clear; read back masked (the row holds it encrypted)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:  # type: ignore[override]
+        return {"target": super().to_internal_value(data)}
+
+    def to_representation(self, value: Any) -> str:
+        return masked_target(value)
+
+
+class NotificationChannelSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=NotificationChannel.Kind.choices)
+    target = TargetField(
+        source="*",
+        max_length=2000,
+        help_text="An email address, or an Apprise URL (shown back with its secrets masked).",
+    )
+    events = events_field()
+    remind_after_minutes = serializers.IntegerField(min_value=0, max_value=10080, required=False)
+
+    class Meta:
+        model = NotificationChannel
+        fields = [
+            "id",
+            "kind",
+            "target",
+            "events",
+            "remind_after_minutes",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+def masked_target(channel: NotificationChannel) -> str:
+    """An email address as is; an Apprise URL as its scheme only (its path holds tokens)."""
+    target = crypto.decrypt(channel.target_encrypted)
+    if channel.kind == NotificationChannel.Kind.EMAIL:
+        return target
+    return target.split("://", 1)[0] + "://…"
