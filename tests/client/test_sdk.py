@@ -124,8 +124,8 @@ def test_owner_side_and_the_feed_with_the_async_client(mesh):
         events.append(await feed.__anext__())  # question.asked
         pending = await owner.pending()
         assert [item["questionId"] for item in pending] == [asked.question_id]
-        listed = await owner.questions(status="pending")
-        assert asked.question_id in [item["questionId"] for item in listed]
+        listed = await owner.questions(status="pending")  # the history resource, filtered
+        assert [(item["id"], item["status"]) for item in listed] == [(asked.question_id, "pending")]
         await owner.answer(asked.question_id, "go")
         events.append(await feed.__anext__())  # question.answered
         outcome = await task.wait(asked.question_id)
