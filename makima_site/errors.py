@@ -126,7 +126,7 @@ def validation_details(detail: Any) -> dict[str, list[str]]:
     return flat
 
 
-def _first_message(details: dict[str, list[str]]) -> str:
+def first_message(details: dict[str, list[str]]) -> str:
     for field, messages in details.items():
         if messages:
             return f"{field}: {messages[0]}" if field != "nonFieldErrors" else messages[0]
@@ -179,7 +179,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     if isinstance(exc, exceptions.ValidationError):
         details = validation_details(exc.detail)
-        body = error_body("VALIDATION_ERROR", _first_message(details), details)
+        body = error_body("VALIDATION_ERROR", first_message(details), details)
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
     if isinstance(exc, exceptions.APIException):

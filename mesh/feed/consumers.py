@@ -28,12 +28,12 @@ from makima_site.errors import ApplicationError
 from makima_site.formats import timestamp
 from mesh.credentials.websocket import BEARER_SUBPROTOCOL, TOKEN_ID_SCOPE_KEY
 from mesh.events.groups import owner_group, session_group, token_group
-from mesh.feed.frames import FrameError, error_frame, parse_frame, uuid_or_none
+from mesh.feed.frames import FrameError, error_frame, parse_frame, uuid_or_none, validated
 from mesh.feed.limiter import SlidingWindowLimiter
 from mesh.models import Question
 from mesh.questions import selectors, services
 from mesh.questions.events import pending_question_item
-from mesh.questions.serializers import ReasonSerializer
+from mesh.questions.serializers import AnswerQuestionSerializer, ReasonSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -169,13 +169,12 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
                     f'Unknown frame type {str(kind)[:40]!r}; send "answer", "decline" or "ping".',
                 )
         except FrameError as exc:
-            await self._send_frame(error_frame(exc.code, exc.message, exc.question_id))
+            await self._send_frame(error_frame(exc.code, exc.message, exc.question_id, exc.details))
 
     async def _answer(self, frame: dict[str, Any]) -> None:
         question_id = _frame_question_id(frame)
-        response = frame.get("response")
-        if not isinstance(response, str):
-            raise FrameError("VALIDATION_ERROR", "response must be a string.", question_id)
+        # The frame's keys are REST's body's (single words: no camelCase to convert).
+        response = validated(AnswerQuestionSerializer, frame, question_id)["response"]
         question = await self._settle(question_id, _answer(self.owner, question_id, response))
         if question is not None:
             await self._send_frame(
@@ -188,14 +187,8 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
 
     async def _decline(self, frame: dict[str, Any]) -> None:
         question_id = _frame_question_id(frame)
-        reason = ReasonSerializer(data={"reason": frame.get("reason")})
-        if not reason.is_valid():
-            raise FrameError(
-                "VALIDATION_ERROR",
-                "reason must be a string of at most 2,000 characters, or null.",
-                question_id,
-            )
-        declining = _decline(self.owner, question_id, reason.validated_data["reason"])
+        reason = validated(ReasonSerializer, frame, question_id)["reason"]
+        declining = _decline(self.owner, question_id, reason)
         question = await self._settle(question_id, declining)
         if question is not None:
             await self._send_frame(
