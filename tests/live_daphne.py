@@ -128,6 +128,38 @@ class DaphneServer:
         self._log.close()
 
 
+def server_env(**extra_env: str) -> dict[str, str]:
+    """The environment of a daphne on the current test database (and Redis, if set)."""
+    return {
+        **os.environ,
+        **test_database_env(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DB_POOL_MIN_SIZE": "1",
+        "DB_POOL_MAX_SIZE": "4",
+        "DEBUG": "true",
+        "PYTHONUNBUFFERED": "1",
+        **extra_env,
+    }
+
+
+@pytest.fixture(scope="module")
+def module_daphne(django_db_setup, django_db_blocker) -> Iterator:
+    """One daphne for a whole test module (started at the first call, with the given name
+    and extra environment); the module's tests still need `django_db(transaction=True)`."""
+    started: list[DaphneServer] = []
+
+    def start(name: str, **extra_env: str) -> DaphneServer:
+        if not started:
+            with django_db_blocker.unblock():
+                env = server_env(**extra_env)
+            started.append(DaphneServer(name, env))
+        return started[0]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
 @pytest.fixture
 def daphne_servers(transactional_db) -> Iterator:
     """Start daphne processes on the test database; all are stopped at teardown.
@@ -137,17 +169,7 @@ def daphne_servers(transactional_db) -> Iterator:
     started: list[DaphneServer] = []
 
     def start(name: str = "a", **extra_env: str) -> DaphneServer:
-        env = {
-            **os.environ,
-            **test_database_env(),
-            "REDIS_URL": settings.REDIS_URL,
-            "DB_POOL_MIN_SIZE": "1",
-            "DB_POOL_MAX_SIZE": "4",
-            "DEBUG": "true",
-            "PYTHONUNBUFFERED": "1",
-            **extra_env,
-        }
-        server = DaphneServer(name, env)
+        server = DaphneServer(name, server_env(**extra_env))
         started.append(server)
         return server
 

@@ -13,7 +13,6 @@ from asgiref.testing import ApplicationCommunicator
 from django.conf import settings
 
 from makima_site.body_limit import BodyLimitMiddleware
-from tests import live_daphne
 from tests.live_daphne import DaphneServer
 
 HUGE = 300 * 1024 * 1024
@@ -21,13 +20,9 @@ DIRECTIVES = "/api/v1/directives/"
 ASK = "/api/v1/mesh/supervisor/questions"
 
 
-@pytest.fixture(scope="module")
-def server(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        env = {**os.environ, **live_daphne.test_database_env(), "REDIS_URL": settings.REDIS_URL}
-    daphne = DaphneServer("body-limit", {**env, "PYTHONUNBUFFERED": "1"})
-    yield daphne
-    daphne.stop()
+@pytest.fixture
+def server(module_daphne):
+    return module_daphne("body-limit")
 
 
 def open_socket(server: DaphneServer) -> socket.socket:
