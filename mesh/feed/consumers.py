@@ -23,6 +23,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from makima_site.channel_layer import LAYER_UNAVAILABLE_ERRORS
 from makima_site.db import db_step
 from makima_site.errors import ApplicationError
 from makima_site.formats import timestamp
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_RATE_LIMITED = 4429
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the channel layer (Redis) is unavailable
 
 
 # No frame the server sends is larger than this (daphne refuses frames over 1 MiB, and
@@ -104,12 +106,23 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
             per_second=settings.MESH_WS_RATE_PER_SECOND,
             window_seconds=settings.MESH_WS_RATE_WINDOW_SECONDS,
         )
-        self.group = owner_group(user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        self.credential_group = self._credential_group()
-        if self.credential_group is not None:
-            await self.channel_layer.group_add(self.credential_group, self.channel_name)
+        # Accepted first: a burst of handshakes then waits on nothing but authentication
+        # (daphne drops a handshake not accepted within its websocket_connect_timeout, 5 s).
+        # The groups are joined before the snapshot is read, so nothing is missed.
         await self.accept(subprotocol)
+        try:
+            self.group = owner_group(user.pk)
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            self.credential_group = self._credential_group()
+            if self.credential_group is not None:
+                await self.channel_layer.group_add(self.credential_group, self.channel_name)
+        except LAYER_UNAVAILABLE_ERRORS as exc:
+            # Redis is unreachable: without its groups the socket would hear nothing.
+            # "Try again later" instead of the 500 a failed handshake was.
+            logger.warning("Feed socket closed, channel layer unavailable: %r", exc)
+            self.closing = True
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         await self._send_frame(await pending_items(user))
 
     def _credential_group(self) -> str | None:
@@ -126,8 +139,11 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
         for attribute in ("group", "credential_group"):
             group = getattr(self, attribute)
             if group is not None:
-                await self.channel_layer.group_discard(group, self.channel_name)
                 setattr(self, attribute, None)
+                try:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                except LAYER_UNAVAILABLE_ERRORS as exc:  # the member expires with the group
+                    logger.warning("Leaving %s failed, channel layer unavailable: %r", group, exc)
 
     async def credential_revoked(self, message):
         """The token was revoked or the session logged out: close with 4401 at once."""
