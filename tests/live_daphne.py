@@ -63,10 +63,19 @@ def test_database_env() -> dict[str, str]:
 class DaphneServer:
     """One daphne process serving makima_site.asgi on a free loopback port."""
 
-    def __init__(self, name: str, env: dict[str, str], args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        args: tuple[str, ...] = (),
+        healthy: tuple[int, ...] = (200,),
+    ):
+        """`args`: extra daphne options; `healthy`: the /healthz statuses that mean the
+        server is up (503 too for a server started with Redis down, say)."""
         self.name = name
         self.env = env
         self.args = args
+        self.healthy = healthy
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -109,7 +118,7 @@ class DaphneServer:
             if self.process.poll() is not None:
                 break
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code in self.healthy:
                     return
             except httpx.HTTPError:
                 pass

@@ -89,6 +89,31 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     credential_group: str | None = None
     closing = False
+    accepted = False
+    closed = False
+
+    async def __call__(self, scope, receive, send):
+        # The channel layer's receive loop runs beside the socket's from the start; with
+        # Redis unreachable it fails, and Channels would end the socket with 1011 (an
+        # internal error). Close with 1013, try again later, instead.
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_UNAVAILABLE_ERRORS as exc:
+            logger.warning("Feed socket closed, channel layer unavailable: %r", exc)
+            if not self.closed:
+                if not self.accepted:
+                    offered = scope.get("subprotocols") or []
+                    subprotocol = BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
+                    await send({"type": "websocket.accept", "subprotocol": subprotocol})
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+
+    async def accept(self, subprotocol=None, headers=None):
+        self.accepted = True
+        await super().accept(subprotocol, headers)
+
+    async def close(self, code=None, reason=None):
+        self.closed = True
+        await super().close(code, reason)
 
     async def connect(self):
         offered = self.scope.get("subprotocols") or []
