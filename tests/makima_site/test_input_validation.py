@@ -5,10 +5,12 @@ no traceback; the feed's answer and decline frames refuse the same text with VAL
 frames. Runs on SQLite and on PostgreSQL (where a NUL cannot be stored at all)."""
 
 import json
+import re
 from typing import Any
 
 import httpx
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 from websockets.sync.client import connect
 
 from directives.models import Directive
@@ -84,6 +86,23 @@ def deep(kind: str, depth: int) -> str:
     if kind == "lists":
         return "[" * depth + "]" * depth
     return '{"a":' * depth + "1" + "}" * depth
+
+
+def test_the_table_covers_every_operation_with_a_body():
+    """Every operation whose schema takes a body is in json_endpoints.ENDPOINTS (so a new
+    endpoint gets these tests too)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]+\}", "{}", path)
+
+    with_body = {
+        (method.upper(), shape(path))
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    }
+    assert with_body <= {(e.method, shape(e.path)) for e in ENDPOINTS}
 
 
 # --- nesting -----------------------------------------------------------------------------
