@@ -17,10 +17,18 @@ from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from makima_site.asgi_security import SecurityHeadersMiddleware  # noqa: E402
+from makima_site.body_limit import BodyLimitMiddleware, install_daphne_body_limit  # noqa: E402
+from makima_site.daphne_ws import install_daphne_close_codes  # noqa: E402
 from makima_site.loops import bind_server_loop  # noqa: E402
 from mesh.credentials.websocket import TokenSubprotocolAuthMiddleware  # noqa: E402
 from mesh.questions.sweeper import ensure_sweeper  # noqa: E402
 from mesh.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+
+# Bodies over the limit are refused as they arrive, not after daphne spooled them
+# (makima_site/body_limit.py).
+install_daphne_body_limit()
+# ...and the feed's 1013 (Redis unreachable) reaches the client (makima_site/daphne_ws.py).
+install_daphne_close_codes()
 
 # bind_server_loop: services called from a request's worker thread hand their after-commit
 # publishes to this loop (mesh.events.publisher); each process also sweeps expired questions.
@@ -32,7 +40,10 @@ application = bind_server_loop(
             # Django's middleware.
             "http": SecurityHeadersMiddleware(
                 # An ASGI app in Django's re_path(), as Channels' URLRouter takes it.
-                URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])  # type: ignore[arg-type]
+                # (The waiting endpoints limit their bodies themselves.)
+                URLRouter(
+                    [*http_urlpatterns, re_path(r"", BodyLimitMiddleware(django_asgi_app))]  # type: ignore[arg-type]
+                )
             ),
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(

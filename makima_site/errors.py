@@ -6,6 +6,7 @@ handler below (and the plain-Django handlers for non-DRF paths) render it.
 
 import logging
 import math
+import re
 import sys
 from typing import Any
 
@@ -97,8 +98,18 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, _DB_UNAVAILABLE_ERRORS)
 
 
+# Lone surrogates cannot be encoded as UTF-8. A message may echo the client's input (DRF's
+# '"x" is not a valid choice.'), so error text carries U+FFFD in their place.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """`text` with any lone surrogate replaced by U+FFFD (so it encodes as UTF-8)."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message}
+    body: dict[str, Any] = {"code": code, "message": encodable(message)}
     if details:
         body["details"] = details
     return body
@@ -118,15 +129,15 @@ def validation_details(detail: Any) -> dict[str, list[str]]:
                 if sub:
                     walk(f"{prefix}.{index}" if prefix else str(index), sub)
         elif isinstance(value, list):
-            flat.setdefault(prefix or "nonFieldErrors", []).extend(str(v) for v in value)
+            flat.setdefault(prefix or "nonFieldErrors", []).extend(encodable(str(v)) for v in value)
         else:
-            flat.setdefault(prefix or "nonFieldErrors", []).append(str(value))
+            flat.setdefault(prefix or "nonFieldErrors", []).append(encodable(str(value)))
 
     walk("", camelize(detail) if isinstance(detail, dict) else detail)
     return flat
 
 
-def _first_message(details: dict[str, list[str]]) -> str:
+def first_message(details: dict[str, list[str]]) -> str:
     for field, messages in details.items():
         if messages:
             return f"{field}: {messages[0]}" if field != "nonFieldErrors" else messages[0]
@@ -179,7 +190,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     if isinstance(exc, exceptions.ValidationError):
         details = validation_details(exc.detail)
-        body = error_body("VALIDATION_ERROR", _first_message(details), details)
+        body = error_body("VALIDATION_ERROR", first_message(details), details)
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
     if isinstance(exc, exceptions.APIException):

@@ -6,12 +6,14 @@ from django.http import HttpRequest
 from makima_site import throttles
 from makima_site.errors import (
     database_unavailable_response,
+    handler404,
     is_database_unavailable,
     json_error,
     throttled_response,
 )
 
 API_PATH_PREFIX = "/api/v1/"
+API_ROOT = "/api/"
 logger = logging.getLogger(__name__)
 
 
@@ -74,6 +76,26 @@ class AuthFailureThrottleMiddleware:
         response = self.get_response(request)
         if response.status_code == 401:
             throttles.auth_failure_record(address)
+        return response
+
+
+class ApiNotFoundMiddleware:
+    """An unknown URL under /api/ answers 404 NOT_FOUND in the error shape also with DEBUG
+    on, where Django renders its HTML debug page instead of handler404. Outside /api/
+    Django's behaviour stays. Listed after CommonMiddleware, so APPEND_SLASH still
+    redirects first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith(API_ROOT)
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return handler404(request)
         return response
 
 

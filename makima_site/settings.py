@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "makima_site.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "makima_site.middleware.ApiNotFoundMiddleware",  # JSON 404 under /api/, DEBUG or not
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

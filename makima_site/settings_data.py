@@ -27,25 +27,13 @@ REQUEST_QUEUE_TIMEOUT = env_float("REQUEST_QUEUE_TIMEOUT", 30.0)
 if MAX_CONCURRENT_REQUESTS < 1:
     refuse_to_start("MAX_CONCURRENT_REQUESTS must be at least 1.")
 
-if DATABASE_URL:
-    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
-    if _database["ENGINE"] == "django.db.backends.postgresql":
-        _database.setdefault("OPTIONS", {})
-        _database["OPTIONS"]["pool"] = {
-            "min_size": DB_POOL_MIN_SIZE,
-            "max_size": DB_POOL_MAX_SIZE,
-            "timeout": DB_POOL_TIMEOUT,
-        }
-        _database["OPTIONS"].setdefault("connect_timeout", 5)
-        # Django hands psycopg_pool `check=ConnectionPool.check_connection` only with health
-        # checks on: a connection broken by a database restart is then replaced when it is
-        # taken from the pool, instead of failing the next request that gets it.
-        _database["CONN_HEALTH_CHECKS"] = True
-else:
-    _database = {
+
+def _sqlite(name: str) -> dict[str, Any]:
+    """Every SQLite configuration (the embedded default, or DATABASE_URL=sqlite:///…)."""
+    return {
         # Django's SQLite backend, reusing closed connections (makima_site/sqlite/base.py).
         "ENGINE": "makima_site.sqlite",
-        "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+        "NAME": name,
         # WAL + IMMEDIATE + a busy timeout: a burst of concurrent writers queues instead of
         # failing with "database is locked".
         "OPTIONS": {
@@ -58,6 +46,27 @@ else:
         # instead of honouring the busy timeout, unlike the file the site really uses.
         "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(BASE_DIR / "test-db.sqlite3"))},
     }
+
+
+_database: dict[str, Any]
+if DATABASE_URL:
+    _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=0))
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        _database = _sqlite(_database["NAME"])
+    elif _database["ENGINE"] == "django.db.backends.postgresql":
+        _database.setdefault("OPTIONS", {})
+        _database["OPTIONS"]["pool"] = {
+            "min_size": DB_POOL_MIN_SIZE,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": DB_POOL_TIMEOUT,
+        }
+        _database["OPTIONS"].setdefault("connect_timeout", 5)
+        # Django hands psycopg_pool `check=ConnectionPool.check_connection` only with health
+        # checks on: a connection broken by a database restart is then replaced when it is
+        # taken from the pool, instead of failing the next request that gets it.
+        _database["CONN_HEALTH_CHECKS"] = True
+else:
+    _database = _sqlite(os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")))
 DATABASES = {"default": _database}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -70,7 +79,8 @@ if REDIS_URL:
 
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis with a bounded, queued pool (makima_site/channel_layer.py).
+            "BACKEND": "makima_site.channel_layer.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 reads with a 5 s socket timeout by default, exactly the
                 # BZPOPMIN timeout channels_redis uses in receive(): every idle receive

@@ -63,9 +63,19 @@ def test_database_env() -> dict[str, str]:
 class DaphneServer:
     """One daphne process serving makima_site.asgi on a free loopback port."""
 
-    def __init__(self, name: str, env: dict[str, str]):
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        args: tuple[str, ...] = (),
+        healthy: tuple[int, ...] = (200,),
+    ):
+        """`args`: extra daphne options; `healthy`: the /healthz statuses that mean the
+        server is up (503 too for a server started with Redis down, say)."""
         self.name = name
         self.env = env
+        self.args = args
+        self.healthy = healthy
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -83,6 +93,7 @@ class DaphneServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                *self.args,
                 "makima_site.asgi:application",
             ],
             cwd=ROOT,
@@ -107,7 +118,7 @@ class DaphneServer:
             if self.process.poll() is not None:
                 break
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code in self.healthy:
                     return
             except httpx.HTTPError:
                 pass
@@ -128,6 +139,38 @@ class DaphneServer:
         self._log.close()
 
 
+def server_env(**extra_env: str) -> dict[str, str]:
+    """The environment of a daphne on the current test database (and Redis, if set)."""
+    return {
+        **os.environ,
+        **test_database_env(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DB_POOL_MIN_SIZE": "1",
+        "DB_POOL_MAX_SIZE": "4",
+        "DEBUG": "true",
+        "PYTHONUNBUFFERED": "1",
+        **extra_env,
+    }
+
+
+@pytest.fixture(scope="module")
+def module_daphne(django_db_setup, django_db_blocker) -> Iterator:
+    """One daphne for a whole test module (started at the first call, with the given name
+    and extra environment); the module's tests still need `django_db(transaction=True)`."""
+    started: list[DaphneServer] = []
+
+    def start(name: str, **extra_env: str) -> DaphneServer:
+        if not started:
+            with django_db_blocker.unblock():
+                env = server_env(**extra_env)
+            started.append(DaphneServer(name, env))
+        return started[0]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
 @pytest.fixture
 def daphne_servers(transactional_db) -> Iterator:
     """Start daphne processes on the test database; all are stopped at teardown.
@@ -136,18 +179,9 @@ def daphne_servers(transactional_db) -> Iterator:
     """
     started: list[DaphneServer] = []
 
-    def start(name: str = "a", **extra_env: str) -> DaphneServer:
-        env = {
-            **os.environ,
-            **test_database_env(),
-            "REDIS_URL": settings.REDIS_URL,
-            "DB_POOL_MIN_SIZE": "1",
-            "DB_POOL_MAX_SIZE": "4",
-            "DEBUG": "true",
-            "PYTHONUNBUFFERED": "1",
-            **extra_env,
-        }
-        server = DaphneServer(name, env)
+    def start(name: str = "a", args: tuple[str, ...] = (), **extra_env: str) -> DaphneServer:
+        """`args`: extra daphne options (before the application)."""
+        server = DaphneServer(name, server_env(**extra_env), args)
         started.append(server)
         return server
 

@@ -23,22 +23,24 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from makima_site.channel_layer import LAYER_UNAVAILABLE_ERRORS
 from makima_site.db import db_step
 from makima_site.errors import ApplicationError
 from makima_site.formats import timestamp
 from mesh.credentials.websocket import BEARER_SUBPROTOCOL, TOKEN_ID_SCOPE_KEY
 from mesh.events.groups import owner_group, session_group, token_group
-from mesh.feed.frames import FrameError, error_frame, parse_frame, uuid_or_none
+from mesh.feed.frames import FrameError, error_frame, parse_frame, uuid_or_none, validated
 from mesh.feed.limiter import SlidingWindowLimiter
 from mesh.models import Question
 from mesh.questions import selectors, services
 from mesh.questions.events import pending_question_item
-from mesh.questions.serializers import ReasonSerializer
+from mesh.questions.serializers import AnswerQuestionSerializer, ReasonSerializer
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_RATE_LIMITED = 4429
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the channel layer (Redis) is unavailable
 
 
 # No frame the server sends is larger than this (daphne refuses frames over 1 MiB, and
@@ -87,6 +89,31 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     credential_group: str | None = None
     closing = False
+    accepted = False
+    closed = False
+
+    async def __call__(self, scope, receive, send):
+        # The channel layer's receive loop runs beside the socket's from the start; with
+        # Redis unreachable it fails, and Channels would end the socket with 1011 (an
+        # internal error). Close with 1013, try again later, instead.
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_UNAVAILABLE_ERRORS as exc:
+            logger.warning("Feed socket closed, channel layer unavailable: %r", exc)
+            if not self.closed:
+                if not self.accepted:
+                    offered = scope.get("subprotocols") or []
+                    subprotocol = BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
+                    await send({"type": "websocket.accept", "subprotocol": subprotocol})
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+
+    async def accept(self, subprotocol=None, headers=None):
+        self.accepted = True
+        await super().accept(subprotocol, headers)
+
+    async def close(self, code=None, reason=None):
+        self.closed = True
+        await super().close(code, reason)
 
     async def connect(self):
         offered = self.scope.get("subprotocols") or []
@@ -104,12 +131,23 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
             per_second=settings.MESH_WS_RATE_PER_SECOND,
             window_seconds=settings.MESH_WS_RATE_WINDOW_SECONDS,
         )
-        self.group = owner_group(user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        self.credential_group = self._credential_group()
-        if self.credential_group is not None:
-            await self.channel_layer.group_add(self.credential_group, self.channel_name)
+        # Accepted first: a burst of handshakes then waits on nothing but authentication
+        # (daphne drops a handshake not accepted within its websocket_connect_timeout, 5 s).
+        # The groups are joined before the snapshot is read, so nothing is missed.
         await self.accept(subprotocol)
+        try:
+            self.group = owner_group(user.pk)
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            self.credential_group = self._credential_group()
+            if self.credential_group is not None:
+                await self.channel_layer.group_add(self.credential_group, self.channel_name)
+        except LAYER_UNAVAILABLE_ERRORS as exc:
+            # Redis is unreachable: without its groups the socket would hear nothing.
+            # "Try again later" instead of the 500 a failed handshake was.
+            logger.warning("Feed socket closed, channel layer unavailable: %r", exc)
+            self.closing = True
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         await self._send_frame(await pending_items(user))
 
     def _credential_group(self) -> str | None:
@@ -126,8 +164,11 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
         for attribute in ("group", "credential_group"):
             group = getattr(self, attribute)
             if group is not None:
-                await self.channel_layer.group_discard(group, self.channel_name)
                 setattr(self, attribute, None)
+                try:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                except LAYER_UNAVAILABLE_ERRORS as exc:  # the member expires with the group
+                    logger.warning("Leaving %s failed, channel layer unavailable: %r", group, exc)
 
     async def credential_revoked(self, message):
         """The token was revoked or the session logged out: close with 4401 at once."""
@@ -169,13 +210,12 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
                     f'Unknown frame type {str(kind)[:40]!r}; send "answer", "decline" or "ping".',
                 )
         except FrameError as exc:
-            await self._send_frame(error_frame(exc.code, exc.message, exc.question_id))
+            await self._send_frame(error_frame(exc.code, exc.message, exc.question_id, exc.details))
 
     async def _answer(self, frame: dict[str, Any]) -> None:
         question_id = _frame_question_id(frame)
-        response = frame.get("response")
-        if not isinstance(response, str):
-            raise FrameError("VALIDATION_ERROR", "response must be a string.", question_id)
+        # The frame's keys are REST's body's (single words: no camelCase to convert).
+        response = validated(AnswerQuestionSerializer, frame, question_id)["response"]
         question = await self._settle(question_id, _answer(self.owner, question_id, response))
         if question is not None:
             await self._send_frame(
@@ -188,14 +228,8 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
 
     async def _decline(self, frame: dict[str, Any]) -> None:
         question_id = _frame_question_id(frame)
-        reason = ReasonSerializer(data={"reason": frame.get("reason")})
-        if not reason.is_valid():
-            raise FrameError(
-                "VALIDATION_ERROR",
-                "reason must be a string of at most 2,000 characters, or null.",
-                question_id,
-            )
-        declining = _decline(self.owner, question_id, reason.validated_data["reason"])
+        reason = validated(ReasonSerializer, frame, question_id)["reason"]
+        declining = _decline(self.owner, question_id, reason)
         question = await self._settle(question_id, declining)
         if question is not None:
             await self._send_frame(

@@ -5,16 +5,38 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from rest_framework import serializers
+
+from makima_site.errors import first_message, validation_details
 
 
 class FrameError(Exception):
     """A client frame the server cannot act on; reported as an error frame."""
 
-    def __init__(self, code: str, message: str, question_id: str | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        question_id: str | None = None,
+        details: dict[str, list[str]] | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.question_id = question_id
+        self.details = details
+
+
+def validated(
+    serializer_class: type[serializers.Serializer], data: dict[str, Any], question_id: str
+) -> dict[str, Any]:
+    """A frame's fields through the serializer REST uses for the same body: its validated
+    data, or a VALIDATION_ERROR FrameError with REST's message and details."""
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        details = validation_details(serializer.errors)
+        raise FrameError("VALIDATION_ERROR", first_message(details), question_id, details)
+    return dict(serializer.validated_data)
 
 
 def error_frame(

@@ -5,14 +5,11 @@ Each step is ONE sync function run in a worker thread that closes its connection
 pause creation).
 """
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from djangorestframework_camel_case.settings import api_settings as camel_settings
-from djangorestframework_camel_case.util import underscoreize
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers as drf_serializers
 
@@ -22,6 +19,7 @@ from makima_site.db import db_step
 from makima_site.errors import NotFound
 from makima_site.idempotency import idempotency_key as parse_idempotency_key
 from makima_site.idempotency import request_fingerprint
+from makima_site.parsers import loads_camel
 from mesh.credentials.authentication import task_from_tool_key
 from mesh.models import Question
 from mesh.questions import selectors, services
@@ -77,9 +75,10 @@ class Reply:
 
 
 def _parse_json(body: bytes) -> Any:
+    """The body as data with snake_case keys (makima_site.parsers: nesting bounded)."""
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return loads_camel(body.decode("utf-8"))
+    except ValueError as exc:
         raise drf_serializers.ValidationError(
             {"non_field_errors": [f"The body must be a JSON object: {exc}."]}
         ) from exc
@@ -110,7 +109,7 @@ def begin_ask(
     if wait is not None:
         raise drf_exceptions.Throttled(wait)
     idempotency_key = parse_idempotency_key(raw_idempotency_key)
-    data = underscoreize(_parse_json(body), **camel_settings.JSON_UNDERSCOREIZE)
+    data = _parse_json(body)
     serializer = AskQuestionSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     fields = dict(serializer.validated_data)

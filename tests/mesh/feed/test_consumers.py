@@ -354,10 +354,13 @@ async def test_answer_expired_question_is_not_found(owner_socket, task_and_key):
 @pytest.mark.parametrize(
     ("response", "message"),
     [
-        ("   ", "response must be a non-empty string."),
-        ("x" * (MAX_RESPONSE_LENGTH + 1), "response must be at most 10000 characters."),
-        (42, "response must be a string."),
-        (None, "response must be a string."),
+        ("   ", "response: This field may not be blank."),
+        (
+            "x" * (MAX_RESPONSE_LENGTH + 1),
+            "response: Ensure this field has no more than 10000 characters.",
+        ),
+        (42, "response: Must be a string."),
+        (None, "response: This field is required."),
     ],
     ids=["blank", "too-long", "number", "missing"],
 )
