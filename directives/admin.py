@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.db import models
 
 from directives.models import Directive
+from makima_site.admin import OwnerScopedAdmin
 
 
 @admin.register(Directive)
-class DirectiveAdmin(admin.ModelAdmin):
+class DirectiveAdmin(OwnerScopedAdmin):
+    """Directives; a non-superuser staff owner sees and makes only their own."""
+
     list_display = ["title", "owner", "reconcile_mode", "status", "created_at"]
     list_filter = ["status", "reconcile_mode"]
     list_select_related = ["owner"]

@@ -1,5 +1,6 @@
 """ASGI entry: HTTP goes to the waiting endpoints (plain ASGI applications) first, then to
-Django; websockets go through the Origin check and authentication to the URL router."""
+Django; websockets go through the Origin rule, the failed-authentication lockout and
+authentication to the URL router."""
 
 import gc
 import os
@@ -12,7 +13,6 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
@@ -21,6 +21,10 @@ from makima_site.body_limit import BodyLimitMiddleware, install_daphne_body_limi
 from makima_site.daphne_ws import install_daphne_close_codes  # noqa: E402
 from makima_site.loops import bind_server_loop  # noqa: E402
 from mesh.credentials.websocket import TokenSubprotocolAuthMiddleware  # noqa: E402
+from mesh.credentials.websocket_guard import (  # noqa: E402
+    AuthFailureLockout,
+    WebsocketOriginGuard,
+)
 from mesh.questions.sweeper import ensure_sweeper  # noqa: E402
 from mesh.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
@@ -45,9 +49,13 @@ application = bind_server_loop(
                     [*http_urlpatterns, re_path(r"", BodyLimitMiddleware(django_asgi_app))]  # type: ignore[arg-type]
                 )
             ),
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(
-                    TokenSubprotocolAuthMiddleware(URLRouter(websocket_urlpatterns))
+            # The Origin rule and the failed-authentication lockout come before any
+            # credential is looked at (mesh/credentials/websocket_guard.py).
+            "websocket": WebsocketOriginGuard(
+                AuthFailureLockout(
+                    AuthMiddlewareStack(
+                        TokenSubprotocolAuthMiddleware(URLRouter(websocket_urlpatterns))
+                    )
                 )
             ),
         }

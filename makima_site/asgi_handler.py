@@ -19,6 +19,12 @@ event loop, holding no thread and no connection, until one of MAX_CONCURRENT_REQ
 (by default 3 × the pool's size) is free; one that waited REQUEST_QUEUE_TIMEOUT seconds gets
 503 SERVICE_UNAVAILABLE with Retry-After instead. The body has been read before a request
 queues, and the response is sent after it leaves its slot.
+
+Logins: a password hash (PBKDF2) takes a core for most of a second, so a flood of login
+posts would hold every request slot and every core. A view marked HASHES_PASSWORDS (both
+login pages) first waits, still on the event loop, for one of MAX_CONCURRENT_LOGINS login
+slots; one that waited LOGIN_QUEUE_TIMEOUT seconds gets 429 with Retry-After. So at most
+that many slots ever hash, and other requests find theirs free.
 """
 
 import asyncio
@@ -28,6 +34,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler
+from django.http import HttpResponse
+from django.urls import Resolver404, resolve
 
 from makima_site.errors import json_error
 from makima_site.loops import PerLoop
@@ -35,17 +43,66 @@ from makima_site.loops import PerLoop
 logger = logging.getLogger(__name__)
 
 
+# A view with this attribute set hashes passwords (the login pages: mesh/owners/
+# login_limits.py). Its POSTs first take one of MAX_CONCURRENT_LOGINS login slots, waiting
+# on the event loop (no request slot held) for at most LOGIN_QUEUE_TIMEOUT, else 429.
+HASHES_PASSWORDS = "hashes_passwords"
+# This process's login slot counters (shown by /_ops/wakehub).
+login_stats = {"waiting": 0, "inFlight": 0, "refused": 0}
+
+
+def _hashes_passwords(request) -> bool:
+    if getattr(request, "method", None) != "POST":
+        return False
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return bool(getattr(match.func, HASHES_PASSWORDS, False))
+
+
+def _too_many_logins() -> HttpResponse:
+    response = HttpResponse(
+        "Too many logins at once; try again in a moment.\n",
+        status=429,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = "1"
+    return response
+
+
 class SyncChainASGIHandler(ASGIHandler):
     def __init__(self):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self._slots = PerLoop(lambda: asyncio.Semaphore(settings.MAX_CONCURRENT_REQUESTS))
+        self._login_slots = PerLoop(lambda: asyncio.Semaphore(settings.MAX_CONCURRENT_LOGINS))
 
     def slots(self) -> asyncio.Semaphore:
         """The running loop's request slots (one loop per daphne process)."""
         return self._slots.get()
 
     async def get_response_async(self, request):
+        if not _hashes_passwords(request):
+            return await self._in_a_slot(request)
+        login_slots = self._login_slots.get()
+        login_stats["waiting"] += 1
+        try:
+            async with asyncio.timeout(settings.LOGIN_QUEUE_TIMEOUT):
+                await login_slots.acquire()
+        except TimeoutError:
+            login_stats["refused"] += 1
+            return _too_many_logins()
+        finally:
+            login_stats["waiting"] -= 1
+        login_stats["inFlight"] += 1
+        try:
+            return await self._in_a_slot(request)
+        finally:
+            login_stats["inFlight"] -= 1
+            login_slots.release()
+
+    async def _in_a_slot(self, request):
         slots = self.slots()
         try:
             async with asyncio.timeout(settings.REQUEST_QUEUE_TIMEOUT):

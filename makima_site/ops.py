@@ -1,4 +1,5 @@
-"""GET /_ops/wakehub: this process's wake hub and database pool counters, as JSON.
+"""GET /_ops/wakehub: this process's wake hub, database pool, publish and login slot
+counters, as JSON.
 
 Off by default (404, as for any unknown path). MESH_OPS_ENDPOINTS=1 turns it on; the fault
 tests use it to measure, inside a real daphne process, that requests which ended (answered,
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from makima_site.asgi_handler import login_stats
 from makima_site.errors import handler404
 
 
@@ -52,5 +54,6 @@ async def wakehub(request: HttpRequest) -> HttpResponse:
         },
         "pool": _pool_stats(),
         "publish": dict(publish_stats),
+        "logins": dict(login_stats),
     }
     return JsonResponse(body, headers={"Cache-Control": "no-store"})

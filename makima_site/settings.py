@@ -30,6 +30,8 @@ from makima_site.settings_data import DB_POOL_MAX_SIZE as DB_POOL_MAX_SIZE
 from makima_site.settings_data import DB_POOL_MIN_SIZE as DB_POOL_MIN_SIZE
 from makima_site.settings_data import DB_POOL_TIMEOUT as DB_POOL_TIMEOUT
 from makima_site.settings_data import DEFAULT_AUTO_FIELD as DEFAULT_AUTO_FIELD
+from makima_site.settings_data import LOGIN_QUEUE_TIMEOUT as LOGIN_QUEUE_TIMEOUT
+from makima_site.settings_data import MAX_CONCURRENT_LOGINS as MAX_CONCURRENT_LOGINS
 from makima_site.settings_data import MAX_CONCURRENT_REQUESTS as MAX_CONCURRENT_REQUESTS
 from makima_site.settings_data import REDIS_URL as REDIS_URL
 from makima_site.settings_data import REQUEST_QUEUE_TIMEOUT as REQUEST_QUEUE_TIMEOUT

@@ -26,6 +26,13 @@ MAX_CONCURRENT_REQUESTS = env_int("MAX_CONCURRENT_REQUESTS", 3 * DB_POOL_MAX_SIZ
 REQUEST_QUEUE_TIMEOUT = env_float("REQUEST_QUEUE_TIMEOUT", 30.0)
 if MAX_CONCURRENT_REQUESTS < 1:
     refuse_to_start("MAX_CONCURRENT_REQUESTS must be at least 1.")
+# Of those, at most MAX_CONCURRENT_LOGINS login posts (each hashes a password) per process;
+# the others wait for a login slot, holding no request slot, and get 429 after
+# LOGIN_QUEUE_TIMEOUT seconds (makima_site/asgi_handler.py).
+MAX_CONCURRENT_LOGINS = env_int("MAX_CONCURRENT_LOGINS", 2)
+LOGIN_QUEUE_TIMEOUT = env_float("LOGIN_QUEUE_TIMEOUT", 5.0)
+if not 1 <= MAX_CONCURRENT_LOGINS <= MAX_CONCURRENT_REQUESTS:
+    refuse_to_start("MAX_CONCURRENT_LOGINS must be at least 1 and at most MAX_CONCURRENT_REQUESTS.")
 
 
 def _sqlite(name: str) -> dict[str, Any]:

@@ -10,14 +10,17 @@ from drf_spectacular.views import (
 from makima_site.health import healthz
 from makima_site.ops import wakehub
 from mesh.feed.pages import questions_page
+from mesh.owners.login_limits import login_limited
 from mesh.owners.pages import OwnerLoginView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("_ops/wakehub", wakehub, name="ops-wakehub"),  # 404 unless MESH_OPS_ENDPOINTS
+    # Both logins under the failed-login limit and the login slots (ahead of admin.site.urls).
+    path("admin/login/", login_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     path("questions/", questions_page, name="questions"),
-    path("accounts/login/", OwnerLoginView.as_view(), name="login"),
+    path("accounts/login/", login_limited(OwnerLoginView.as_view()), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

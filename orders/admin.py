@@ -1,19 +1,18 @@
 """The owners' main tool for orders: triage in the list, bulk status and priority changes,
 orders inline on their directive. A non-superuser staff owner sees and edits only their own
-orders and may only pick their own directives."""
+orders and may only pick their own directives (makima_site.admin.OwnerScopedAdmin)."""
 
 import uuid
 from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.options import BaseModelAdmin
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from directives.admin import DirectiveAdmin
-from makima_site.admin import bulk_action
+from makima_site.admin import OwnerScopedAdmin, OwnerScopedRows, bulk_action
 from orders import selectors, services
 from orders.models import MAX_REPOSITORY_URL_LENGTH, Order, label_errors
 
@@ -106,8 +105,9 @@ class OrderAdminForm(forms.ModelForm):
         return cleaned
 
 
-class OwnedOrdersMixin(BaseModelAdmin):
-    """Scope the queryset and the directive choices to the requesting staff owner."""
+class OwnedOrdersMixin(OwnerScopedRows):
+    """OwnerScopedRows with the orders' own selectors: the rows (directive and owner
+    joined) and the directive choices (by title)."""
 
     def get_queryset(self, request):
         return selectors.order_admin_list(user=request.user)
@@ -166,7 +166,7 @@ def _admin_link(viewname: str, pk, text: str):
 
 
 @admin.register(Order)
-class OrderAdmin(OwnedOrdersMixin, admin.ModelAdmin):
+class OrderAdmin(OwnedOrdersMixin, OwnerScopedAdmin):
     form = OrderAdminForm
     list_display = [
         "title",

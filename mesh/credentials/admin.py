@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from makima_site.admin import ReadOnlyInline, copy_fields, show_once
+from makima_site.admin import OwnerScopedAdmin, ReadOnlyInline, copy_fields, show_once
 from mesh.credentials import services
 from mesh.models import ApiToken
 
@@ -12,7 +12,10 @@ User = get_user_model()
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(OwnerScopedAdmin):
+    """API tokens; a non-superuser staff owner sees, makes (for themselves only) and revokes
+    only their own."""
+
     list_display = ["__str__", "owner", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["owner"]
@@ -21,10 +24,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
     fields = ["owner", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ["prefix", "created_at", "last_used_at", "revoked_at"]
-        return ["owner", "prefix", "created_at", "last_used_at", "revoked_at"]
+        fields = [name for name in super().get_readonly_fields(request, obj) if name != "owner"]
+        return fields if obj is None and not self.scoped(request) else ["owner", *fields]
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead: the record stays for audit

@@ -1,7 +1,8 @@
 """Who is calling: owners (session or personal API token) or tasks (tool key).
 
 A tool key never authenticates an owner endpoint and an owner token never authenticates a
-tool-key endpoint; an unknown or revoked credential is 401.
+tool-key endpoint; an unknown or revoked credential is 401, and so is any credential of an
+inactive owner (its tokens and its tasks' tool keys).
 """
 
 from datetime import timedelta
@@ -43,8 +44,9 @@ def owner_from_token(raw: str) -> tuple[User, ApiToken]:
 def task_from_tool_key(raw: str | None) -> Task:
     """The directive task behind a raw tool key, with the reference's failure codes.
 
-    401 UNAUTHORIZED for a missing/unknown/rotated key, 404 NOT_FOUND when the key's task
-    was deleted, 403 NOT_DIRECTIVE_TASK when the task has no directive.
+    401 UNAUTHORIZED for a missing/unknown/rotated key or a task whose owner is inactive,
+    404 NOT_FOUND when the key's task was deleted, 403 NOT_DIRECTIVE_TASK when the task has
+    no directive.
     """
     if not raw:
         raise Unauthorized(
@@ -52,8 +54,14 @@ def task_from_tool_key(raw: str | None) -> Task:
         )
     prefix = hashing.split_prefix(raw, hashing.TOOL_KEY_KIND)
     if prefix is not None:
-        for task in Task.objects.select_related("directive").filter(tool_key_prefix=prefix):
+        tasks = Task.objects.select_related("directive", "owner").filter(tool_key_prefix=prefix)
+        for task in tasks:
             if hashing.matches(raw, task.tool_key_hash):
+                if not task.owner.is_active:
+                    raise Unauthorized(
+                        "The task's owner is inactive: its tool keys are refused until an "
+                        "administrator reactivates the owner."
+                    )
                 if task.directive_id is None:
                     raise Forbidden(
                         "Only directive-attached tasks can use these endpoints.",

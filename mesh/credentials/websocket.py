@@ -6,6 +6,7 @@ middleware sits inside Channels' AuthMiddlewareStack (which has already put the 
 user in scope["user"]) and, when the pair is offered, replaces scope["user"] with the
 token's owner, or with AnonymousUser when the token is unknown, revoked or is not an owner
 token (a tool key, say): an explicit credential that fails never falls back to the session.
+A token that fails counts one failed authentication of the client address.
 The consumer echoes "makima.bearer" on accept, never the token. The token's id goes in
 scope["makima_token_id"], so the socket can be closed when the token is revoked.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 
+from makima_site import throttles
 from makima_site.db import db_step
 from makima_site.errors import Unauthorized
 from mesh.credentials.authentication import TOOL_KEY_ASGI_HEADER, owner_from_token
@@ -51,6 +53,10 @@ class TokenSubprotocolAuthMiddleware(BaseMiddleware):
             raw = bearer_from_subprotocols(list(scope.get("subprotocols") or []))
             if raw is not None:
                 owner, token_id = await _owner_for_token(raw) if raw else (None, None)
+                if owner is None:
+                    # A bad token counts against the address's failed-authentication limit,
+                    # as a 401 over HTTP does (mesh/credentials/websocket_guard.py checks it).
+                    await throttles.aauth_failure_record(throttles.scope_client_address(scope))
                 scope["user"] = owner if owner is not None else AnonymousUser()
                 scope[TOKEN_ID_SCOPE_KEY] = token_id
             if any(name == TOOL_KEY_ASGI_HEADER for name, _ in scope.get("headers", [])):

@@ -12,7 +12,9 @@ docs/api.md ("Live feed") is the full protocol.
 The consumer joins the owner's group BEFORE it reads the snapshot, so a question asked in
 between is in the snapshot or arrives as an event (possibly both: clients key questions by
 questionId, so a repeat is harmless). It also joins its credential's group (the API token's,
-or the browser session's): revoking the token or logging the session out closes it with 4401.
+or the browser session's): revoking the token or logging the session out closes it with 4401;
+so does deactivating the owner (sent to the owner's group) or, for session sockets, changing
+the owner's password.
 """
 
 import json
@@ -27,6 +29,7 @@ from makima_site.channel_layer import LAYER_UNAVAILABLE_ERRORS
 from makima_site.db import db_step
 from makima_site.errors import ApplicationError
 from makima_site.formats import timestamp
+from mesh.credentials.events import SESSIONS_ONLY_KEY
 from mesh.credentials.websocket import BEARER_SUBPROTOCOL, TOKEN_ID_SCOPE_KEY
 from mesh.events.groups import owner_group, session_group, token_group
 from mesh.feed.frames import FrameError, error_frame, parse_frame, uuid_or_none, validated
@@ -171,7 +174,10 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
                     logger.warning("Leaving %s failed, channel layer unavailable: %r", group, exc)
 
     async def credential_revoked(self, message):
-        """The token was revoked or the session logged out: close with 4401 at once."""
+        """The token was revoked, the session logged out, or the owner deactivated (all its
+        sockets) or given a new password (its session sockets): close with 4401 at once."""
+        if message.get(SESSIONS_ONLY_KEY) and self.scope.get(TOKEN_ID_SCOPE_KEY) is not None:
+            return
         if not self.closing:
             self.closing = True
             await self.close(code=CLOSE_UNAUTHORIZED)

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from mesh.credentials.events import publish_credential_revoked
+from mesh.credentials.events import publish_credential_revoked, publish_owner_sockets_closed
 from mesh.events.groups import session_group
 
 
@@ -33,3 +33,13 @@ def owner_session_ended(*, session_key: str | None) -> None:
     """A browser session logged out: its feed sockets close (after any open transaction)."""
     if session_key:
         transaction.on_commit(partial(publish_credential_revoked, session_group(session_key)))
+
+
+def owner_credentials_changed(*, owner_id: int, deactivated: bool, password_changed: bool) -> None:
+    """An owner was saved inactive, or with a new password: after commit, close every feed
+    socket of a deactivated owner, or the browser-session sockets of one whose password
+    changed (Django ends all its sessions then; its API tokens stay valid)."""
+    if deactivated:
+        transaction.on_commit(partial(publish_owner_sockets_closed, owner_id))
+    elif password_changed:
+        transaction.on_commit(partial(publish_owner_sockets_closed, owner_id, sessions_only=True))

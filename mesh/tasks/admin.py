@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from directives.admin import DirectiveAdmin
-from makima_site.admin import ReadOnlyInline, copy_fields, show_once
+from makima_site.admin import OwnerScopedAdmin, ReadOnlyInline, copy_fields, show_once
 from mesh.models import Task
 from mesh.tasks import services
 
@@ -16,15 +16,20 @@ class TaskAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean() or {}
-        owner = cleaned.get("owner") or (self.instance.owner if self.instance.pk else None)
+        # The owner is not on the form when it is read-only (a staff owner's own tasks).
+        owner = cleaned.get("owner")
+        owner_id = owner.pk if owner is not None else self.instance.owner_id
         directive = cleaned.get("directive")
-        if owner is not None and directive is not None and directive.owner_id != owner.pk:
+        if owner_id is not None and directive is not None and directive.owner_id != owner_id:
             self.add_error("directive", "Pick a directive of the task's owner.")
         return cleaned
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(OwnerScopedAdmin):
+    """Tasks; a non-superuser staff owner sees, makes and rotates the keys of only their
+    own, on their own directives."""
+
     form = TaskAdminForm
     list_display = ["name", "owner", "directive", "status", "tool_key_prefix", "created_at"]
     list_filter = ["status"]
@@ -36,7 +41,8 @@ class TaskAdmin(admin.ModelAdmin):
     actions = ["rotate_tool_key"]
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj is None else ["owner", *self.readonly_fields]
+        fields = [name for name in super().get_readonly_fields(request, obj) if name != "owner"]
+        return fields if obj is None and not self.scoped(request) else ["owner", *fields]
 
     def get_fields(self, request, obj=None):
         fields = ["owner", "name", "directive", "status"]

@@ -65,5 +65,6 @@ async def test_ops_endpoint_reports_hub_counters(settings, async_client):
     settings.MESH_OPS_ENDPOINTS = True
     response = await async_client.get("/_ops/wakehub")
     assert response.status_code == 200
-    assert set(response.json()) == {"hub", "pool", "publish"}
+    assert set(response.json()) == {"hub", "pool", "publish", "logins"}
     assert set(response.json()["publish"]) == {"waiting", "inFlight", "sent", "failed", "dropped"}
+    assert set(response.json()["logins"]) == {"waiting", "inFlight", "refused"}

@@ -169,11 +169,12 @@ def test_bulk_priority_actions(staff, staff_owner, own, priority):
 
 
 def test_bulk_action_never_touches_another_owners_orders(staff, own, foreign):
-    """A staff owner selecting another owner's order (a forged POST) changes nothing of it."""
-    post_action(staff, "mark_closed", own, foreign)
+    """A staff owner selecting another owner's order (a forged POST) gets 404 and changes
+    nothing (makima_site.admin.OwnerScopedAdmin)."""
+    assert post_action(staff, "mark_closed", own, foreign).status_code == 404
     own.refresh_from_db()
     foreign.refresh_from_db()
-    assert (own.status, foreign.status) == ("closed", "open")
+    assert (own.status, foreign.status) == ("open", "open")
 
 
 def test_view_only_staff_gets_no_actions(own, staff_owner):
@@ -194,10 +195,10 @@ def test_staff_owner_sees_only_own_orders(staff, own, foreign):
 
 
 def test_staff_owner_cannot_open_another_owners_order(staff, foreign):
-    """Another owner's order page redirects to the index as if it did not exist."""
+    """Another owner's order page is 404, as for any other owner's data."""
     response = staff.get(change_url(foreign))
-    assert response.status_code == 302
-    assert staff.post(change_url(foreign), {"title": "stolen"}).status_code == 302
+    assert response.status_code == 404
+    assert staff.post(change_url(foreign), {"title": "stolen"}).status_code == 404
     foreign.refresh_from_db()
     assert foreign.title == "Mallory's order"
 

@@ -10,6 +10,8 @@ from tests.mesh.conftest import in_thread
 
 PATH = "/ws/v1/mesh/questions/"
 ORIGIN = (b"origin", b"http://testserver")
+# A browser's handshake names the host it is addressed to; the Origin must match it.
+HOST = (b"host", b"testserver")
 
 
 class Communicator(WebsocketCommunicator):
@@ -38,7 +40,7 @@ async def sockets():
         communicator = Communicator(
             application,
             path,
-            headers=[*([origin] if origin else []), *headers],
+            headers=[HOST, *([origin] if origin else []), *headers],
             subprotocols=subprotocols,
         )
         opened.append(communicator)
