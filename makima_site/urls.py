@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from makima_site.health import healthz
 from makima_site.ops import wakehub
-from mesh.feed.pages import questions_page
+from mesh.feed.pages import question_context, question_page, questions_page
 from mesh.owners.pages import OwnerLoginView
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("_ops/wakehub", wakehub, name="ops-wakehub"),  # 404 unless MESH_OPS_ENDPOINTS
     path("admin/", admin.site.urls),
     path("questions/", questions_page, name="questions"),
+    path("questions/<uuid:question_id>/", question_page, name="question"),
+    path("questions/<uuid:question_id>/context/", question_context, name="question-context"),
     path("accounts/login/", OwnerLoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
