@@ -2,6 +2,7 @@ from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from mesh.credentials.views import ApiTokenViewSet
+from mesh.questions.resource import QuestionViewSet
 from mesh.questions.task_views import CancelQuestionView
 from mesh.questions.views import (
     AnswerQuestionView,
@@ -15,6 +16,7 @@ from mesh.tasks.views import TaskViewSet
 router = DefaultRouter(trailing_slash=True)
 router.register("tasks", TaskViewSet, basename="task")
 router.register("tokens", ApiTokenViewSet, basename="api-token")
+router.register("questions", QuestionViewSet, basename="question-resource")
 
 urlpatterns = router.urls
 urlpatterns += [

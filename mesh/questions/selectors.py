@@ -23,6 +23,16 @@ def question_list_pending_rows(*, owner: User, limit: int) -> tuple[list[dict[st
     return rows, (pending.count() if len(rows) == limit else len(rows))
 
 
+def question_list(*, owner: User) -> QuerySet[Question]:
+    """The owner's questions of every status, newest first, with what their items show
+    joined (task, directive, who settled), so a page of any size costs one query."""
+    return (
+        Question.objects.filter(owner=owner)
+        .select_related("task", "directive", "settled_by")
+        .order_by("-created_at", "-id")
+    )
+
+
 def question_get(*, owner: User, question_id: uuid.UUID) -> Question | None:
     """One of the owner's questions; another owner's is None (as if it did not exist)."""
     return (

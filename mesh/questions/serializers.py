@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from makima_site.formats import timestamp
@@ -295,3 +296,65 @@ class QuestionSerializer(serializers.ModelSerializer):
         if instance.is_past_ttl:
             item["status"] = Question.Status.EXPIRED  # past its time to live, not yet swept
         return item
+
+
+class QuestionResourceSerializer(serializers.ModelSerializer):
+    """A question of any status as GET /api/v1/questions/ and /api/v1/questions/{id}/ show
+    it (and as webhook payloads carry it). Load it with selectors.question_list()'s joins."""
+
+    task_id = serializers.UUIDField(read_only=True)
+    task_name = serializers.CharField(source="task.name", read_only=True)
+    choices = serializers.ListField(child=serializers.CharField(), read_only=True)
+    directive_id = serializers.UUIDField(read_only=True, allow_null=True)
+    directive_title = serializers.CharField(
+        source="directive.title", read_only=True, allow_null=True, default=None
+    )
+    status = serializers.SerializerMethodField(
+        help_text="Where the question stands; pending past its time to live reads expired."
+    )
+    settled_by = serializers.SerializerMethodField(
+        help_text="The username of the owner who answered or declined it, else null."
+    )
+    wait_seconds = serializers.SerializerMethodField(
+        help_text="How long the task waited: settledAt − createdAt in seconds (null while "
+        "not settled)."
+    )
+
+    class Meta:
+        model = Question
+        fields = [
+            "id",
+            "task_id",
+            "task_name",
+            "directive_id",
+            "directive_title",
+            "question",
+            "choices",
+            "context",
+            "question_type",
+            "multi_select",
+            "phaseguard",
+            "non_blocking",
+            "status",
+            "response",
+            "reason",
+            "created_at",
+            "expires_at",
+            "settled_at",
+            "settled_by",
+            "wait_seconds",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=Question.Status.choices))
+    def get_status(self, question: Question) -> str:
+        return str(Question.Status.EXPIRED if question.is_past_ttl else question.status)
+
+    def get_settled_by(self, question: Question) -> str | None:
+        user = question.settled_by
+        return None if user is None else str(user.username)
+
+    def get_wait_seconds(self, question: Question) -> float | None:
+        if question.settled_at is None:
+            return None
+        return round((question.settled_at - question.created_at).total_seconds(), 3)

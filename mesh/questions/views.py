@@ -17,11 +17,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from makima_site.errors import NotFound
+from makima_site.errors import ApplicationError, NotFound
 from makima_site.formats import camel_keys
 from makima_site.openapi import error_response
 from makima_site.throttles import AnswerThrottle
 from makima_site.viewsets import request_owner
+from mesh.models import Question
 from mesh.questions import selectors, services
 from mesh.questions.serializers import (
     AnswerQuestionResultSerializer,
@@ -79,18 +80,41 @@ class PendingQuestionListView(APIView):
         ),
         parameters=[
             OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=["pending"],
+                description=(
+                    "Only `pending` is served here; any other value is a 400 "
+                    "VALIDATION_ERROR: GET /api/v1/questions/?status=… lists every status."
+                ),
+            ),
+            OpenApiParameter(
                 TOTAL_COUNT_HEADER,
                 OpenApiTypes.INT,
                 OpenApiParameter.HEADER,
                 response=[200],
                 description="How many of your questions are pending in all.",
-            )
+            ),
         ],
-        responses={200: PendingQuestionSerializer(many=True), 401: _error("Not signed in.")},
+        responses={
+            200: PendingQuestionSerializer(many=True),
+            400: _error("VALIDATION_ERROR: a status other than pending."),
+            401: _error("Not signed in."),
+        },
         tags=["Mesh"],
     )
     def get(self, request: Request) -> Response:
         owner = request_owner(request)
+        wanted = request.query_params.getlist("status")
+        if any(value != Question.Status.PENDING for value in wanted):
+            # This list is the pending one only; the history used to come back as [] here.
+            raise ApplicationError(
+                "This list has pending questions only; GET /api/v1/questions/ lists questions "
+                "of every status (e.g. /api/v1/questions/?status=answered).",
+                code="VALIDATION_ERROR",
+                details={"status": ["Only 'pending' is served here; use /api/v1/questions/."]},
+            )
         limit = settings.MESH_PENDING_LIST_LIMIT
         rows, total = selectors.question_list_pending_rows(owner=owner, limit=limit)
         items = [camel_keys(item) for item in PendingQuestionSerializer(rows, many=True).data]

@@ -57,6 +57,7 @@ KINDS = {
     "/api/v1/tasks/": "task",
     "/api/v1/tokens/": "token",
     "/api/v1/mesh/questions/": "question",
+    "/api/v1/questions/": "question",
     "/api/v1/mesh/supervisor/questions/": "question",
     "/api/v1/orders/": "order",
 }

@@ -163,3 +163,27 @@ def test_detail_with_a_non_uuid_or_unknown_id_is_404(api, db):
     """A malformed or unknown id: 404 in the error shape."""
     assert api.get(f"{LIST_PATH}/zzz").status_code == status.HTTP_404_NOT_FOUND
     assert api.get(f"{LIST_PATH}/{uuid.uuid4()}").status_code == status.HTTP_404_NOT_FOUND
+
+
+def test_the_pending_list_refuses_other_statuses_pointing_at_the_resource(api, task_and_key):
+    """?status=answered (or any value but pending) is 400 VALIDATION_ERROR naming
+    /api/v1/questions/, never a silent []."""
+    task, _ = task_and_key
+    factories.make_question(task)
+    for value in ["answered", "expired", "", "pending,answered", "nonsense"]:
+        reply = api.get(LIST_PATH, {"status": value})
+        assert reply.status_code == status.HTTP_400_BAD_REQUEST, value
+        assert reply.json()["code"] == "VALIDATION_ERROR"
+        assert "/api/v1/questions/" in reply.json()["message"]
+    reply = api.get(LIST_PATH, {"status": ["pending", "answered"]})
+    assert reply.status_code == status.HTTP_400_BAD_REQUEST
+
+
+def test_the_pending_list_with_status_pending_is_unchanged(api, task_and_key):
+    task, _ = task_and_key
+    factories.make_question(task)
+    plain = api.get(LIST_PATH)
+    filtered = api.get(LIST_PATH, {"status": "pending"})
+    assert filtered.status_code == status.HTTP_200_OK
+    assert filtered.json() == plain.json()
+    assert filtered["X-Total-Count"] == plain["X-Total-Count"] == "1"
