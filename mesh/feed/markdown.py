@@ -19,9 +19,7 @@ from markdown_it.token import Token
 _LINK_REL = "nofollow noopener noreferrer"
 
 
-def _link_open(
-    renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
-) -> str:
+def _link_open(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     token = tokens[idx]
     token.attrSet("rel", _LINK_REL)
     token.attrSet("target", "_blank")
@@ -34,14 +32,12 @@ def _image(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: 
     token = tokens[idx]
     src = str(token.attrGet("src") or "")
     alt = renderer.renderInlineAsText(token.children or [], options, env) or src
-    return (
-        f'<a href="{escape(src)}" rel="{_LINK_REL}" target="_blank">'
-        f"[image: {escape(alt)}]</a>"
-    )
+    return f'<a href="{escape(src)}" rel="{_LINK_REL}" target="_blank">[image: {escape(alt)}]</a>'
 
 
 def _parser() -> MarkdownIt:
     parser = MarkdownIt("commonmark", {"html": False, "typographer": False})
+    parser.enable(["table", "strikethrough"])
     parser.add_render_rule("link_open", _link_open)
     parser.add_render_rule("image", _image)
     return parser

@@ -50,3 +50,9 @@ def test_a_right_to_left_override_stays_inside_the_block():
     html = render_markdown("\u202eevil override")
     assert html.startswith('<div class="markdown" dir="auto">')
     assert "\u202eevil override" in html
+
+
+def test_tables_and_strikethrough_render():
+    html = render_markdown("| a | b |\n|---|---|\n| 1 | ~~2~~ |")
+    assert "<table>" in html
+    assert "<s>2</s>" in html

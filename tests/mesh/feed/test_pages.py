@@ -205,7 +205,7 @@ def test_the_page_has_both_tabs_and_a_content_security_policy(client, owner):
     body = response.content.decode()
     assert 'id="tab-pending"' in body and 'id="tab-history"' in body
     assert 'data-history-path="/api/v1/questions/"' in body
-    assert 'data-outcome-ms="' in body
+    assert 'data-outcome-ms="5000"' in body  # at least 5 s unless MESH_PAGE_OUTCOME_SECONDS
     assert "default-src 'self'" in response["Content-Security-Policy"]
 
 
