@@ -88,7 +88,7 @@ def pending_card(page, text: str):
 def test_the_outcome_shows_on_the_card_then_moves_to_history(page_owner, daphne_servers, browser):
     """Answering shows "Answered: yes — the task has it" on the card, which then leaves
     Pending for the top of History, with who answered and how long the task waited."""
-    task, _ = owner_task(page_owner)
+    task, tool_key = owner_task(page_owner)
     off_thread(factories.make_question, task, question="Deploy build 4521?", choices=["yes", "no"])
     server = daphne_servers("browser", MESH_PAGE_OUTCOME_SECONDS="1.5")
     page = new_page(browser)
@@ -111,6 +111,28 @@ def test_the_outcome_shows_on_the_card_then_moves_to_history(page_owner, daphne_
     expect(item).to_contain_text("Answer: yes")
     expect(item).to_contain_text("By ada.")
     expect(item).to_contain_text("The task waited")
+
+    # History stays live: a question answered elsewhere (here over REST) joins it at once.
+    # (Asked through the server: its events reach the page on SQLite too.)
+    asked = httpx.post(
+        f"{server.base_url}/api/v1/mesh/supervisor/questions",
+        headers={"X-Makima-Tool-Key": tool_key},
+        json={"question": "Answered over REST?", "nonBlocking": True},
+        timeout=10,
+    )
+    elsewhere = asked.json()["questionId"]
+    token = off_thread(factories.make_token, page_owner)
+    answered = httpx.post(
+        f"{server.base_url}/api/v1/questions/{elsewhere}/answer/",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"response": "fine"},
+        timeout=10,
+    )
+    assert answered.status_code == 200
+    top = page.locator("#history > li").first
+    expect(top).to_contain_text("Answered over REST?")
+    expect(top).to_contain_text("Answer: fine")
+    expect(top).to_contain_text("By ada.")
 
 
 def test_decline_with_a_reason_reaches_the_blocked_ask(page_owner, daphne_servers, browser):

@@ -152,11 +152,25 @@
       show: function () {
         if (!loaded) fetchPage(url(), true);
       },
-      // A question settled while the page is open (from the feed), if it fits the filters.
+      // A question settled while the page is open (from the feed): its REST item (who
+      // settled it, how long the task waited) at the top, if it fits the filters; the
+      // feed's own record when that read fails.
       settled: function (record) {
-        if (!loaded || !matches(record)) return;
-        append(record, true);
-        refresh();
+        if (!loaded) return;
+        fetch(options.apiPath + encodeURIComponent(record.id) + "/", {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        })
+          .then(function (reply) {
+            if (!reply.ok) throw new Error("HTTP " + reply.status);
+            return reply.json();
+          })
+          .catch(function () { return record; })
+          .then(function (item) {
+            if (!item.question || !matches(item)) return;
+            append(item, true);
+            refresh();
+          });
       },
       focusSearch: function () {
         search.focus();

@@ -132,7 +132,12 @@
   // --- Settling ------------------------------------------------------------------------------
   function settle(id, status, response, reason, settledAt, accepted) {
     const entry = questions.get(id);
-    if (!entry || entry.settled) return;
+    if (!entry) {
+      // Not on this page (past the snapshot's 100, say): History reads it from REST.
+      if (history && mode === "list") history.settled({ id: id, status: status, question: "" });
+      return;
+    }
+    if (entry.settled) return;
     const sent = entry.sent;
     const mine = accepted || Boolean(sent && (
       (status === "answered" && sent.kind === "answer" && sent.response === response) ||
