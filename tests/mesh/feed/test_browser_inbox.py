@@ -3,6 +3,7 @@ real daphne on the test database): History and its search, the deep link, declin
 reason, the outcome on the card, the keyboard, the 390 px and 1280 px layouts, and the
 sanitised Markdown context. Fixtures and the login are test_browser.py's."""
 
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -241,6 +242,7 @@ def test_history_lists_settled_questions_with_search_filter_and_more(
     expect(items.first).to_contain_text("Reason: later")
     page.get_by_role("button", name="More").click()
     expect(items).to_have_count(23)
+    page.screenshot(path=str(ARTIFACTS / "inbox-history.png"))
     expect(page.get_by_role("button", name="More")).to_be_hidden()
 
     page.get_by_label("Search").fill("signing")
@@ -265,7 +267,11 @@ def test_deep_link_answers_a_pending_question_and_then_shows_its_outcome(
 ):
     task, _ = owner_task(page_owner)
     question = off_thread(
-        factories.make_question, task, question="Merge the hotfix?", context="CI is **green**."
+        factories.make_question,
+        task,
+        question="Merge the hotfix?",
+        context="CI is **green**.",
+        ttl_seconds=1800,
     )
     server = daphne_servers("browser", MESH_PAGE_OUTCOME_SECONDS="0.2")
     page = new_page(browser)
@@ -273,6 +279,9 @@ def test_deep_link_answers_a_pending_question_and_then_shows_its_outcome(
     card = pending_card(page, "Merge the hotfix?")
     link = card.get_by_role("link", name="Link to this question")
     expect(link).to_have_attribute("href", f"/questions/{question.id}/")
+    # A live age, and a countdown as the question expires within the hour.
+    expect(card.locator(".card__age")).to_have_text(re.compile(r"^waiting \d+ s$"))
+    expect(card.locator(".card__countdown")).to_have_text(re.compile(r"^expires in (29|30):\d\d$"))
     link.click()
 
     page.wait_for_url(f"{server.base_url}/questions/{question.id}/")

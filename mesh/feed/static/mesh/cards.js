@@ -45,6 +45,7 @@
   function refreshTimes(root) {
     const now = Date.now();
     root.querySelectorAll("li.card[data-question-id]").forEach(function (card) {
+      if (card.classList.contains("card--settled")) return; // its wait has ended
       const age = field(card, "age");
       if (age && age.dateTime) age.textContent = ageText(age.dateTime, now);
       const countdown = field(card, "countdown");
@@ -303,6 +304,7 @@
     note.dataset.status = outcome.status;
     note.hidden = false;
     element.classList.add("card--settled");
+    field(element, "countdown").hidden = true;
     element.setAttribute("aria-busy", "false");
     element.querySelector(".card__answer").hidden = true;
     hideError(element);
