@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint format schema bench fuzz browser clean
+.PHONY: help install run port-free test lint format schema bench fuzz browser clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -19,11 +19,14 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed ## Create .venv and install requirements.txt
 
-run: install ## Migrate, collect static files, set up the demo, serve with daphne on HOST:PORT
+run: port-free install ## Migrate, collect static files, set up the demo, serve with daphne on HOST:PORT
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_setup --base-url http://$(HOST):$(PORT)
 	MALLOC_ARENA_MAX=2 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) makima_site.asgi:application
+
+port-free: # run's first step: one line and exit 1 when HOST:PORT is taken
+	@$(PYTHON) mesh/demo/portcheck.py $(HOST) $(PORT)
 
 test: install ## Run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -43,7 +46,7 @@ schema: install ## Validate the OpenAPI schema (warnings fail)
 bench: install ## Benchmarks (see bench/README.md)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-fuzz: install ## Schemathesis over /api/schema/ against a live daphne (see README "Reliability")
+fuzz: install ## Schemathesis over /api/schema/ against a live daphne (see docs/operations.md)
 	$(PY) fuzz/run.py $(FUZZ_ARGS)
 
 browser: ## Install Debian's Chromium for the browser tests (needs root)

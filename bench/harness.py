@@ -271,8 +271,8 @@ class Cluster:
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "LOG_LEVEL": "WARNING",
                 "PYTHONUNBUFFERED": "1",
-                # As `make run` and README "Production": glibc's per-thread malloc arenas
-                # (one per request thread) otherwise let RSS creep up under load.
+                # As `make run` and docs/configuration.md "Production": glibc's per-thread
+                # malloc arenas (one per request thread) otherwise let RSS creep up under load.
                 "MALLOC_ARENA_MAX": "2",
             }
         )

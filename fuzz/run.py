@@ -6,14 +6,23 @@
 3. start daphne on a free port with tiny MESH_* waits and throttles off;
 4. run schemathesis (positive + negative data) with the reliability checks, bounded by
    examples per operation and a total time budget; both credentials come from
-   fuzz/schemathesis.toml;
-5. stop daphne. The exit status is schemathesis' (non-zero on any failure).
+   fuzz/schemathesis.toml, real ids from fuzz/hooks.py and the schema's OpenAPI links;
+5. print, per operation, how many requests reached a 2xx (fuzz/report.py);
+6. send every operation the wrong kinds of credential (fuzz/credentials.py);
+7. stop daphne.
+
+The run fails when schemathesis fails (including its warnings that an operation only got
+401/403, mostly 404 or mostly rejected valid data: `warnings.fail-on` in
+fuzz/schemathesis.toml), when an operation of the schema never answered 2xx, or when a
+wrong credential was not refused.
 
 Options: --max-examples N, --max-time SECONDS, --seed N, and anything after `--` goes to
 `schemathesis run` unchanged.
 """
 
 import argparse
+import importlib.util
+import json
 import os
 import signal
 import socket
@@ -52,22 +61,55 @@ SERVER_ENV = {
     "THROTTLE_TOKEN_CREATE_RATE": "off",
     "THROTTLE_AUTH_FAILURE_RATE": "off",
     "LOG_LEVEL": "WARNING",
+    # fuzz/hooks.py asks a question for each call that settles one: far more than a task's
+    # usual cap on pending questions.
+    "MESH_MAX_PENDING_PER_TASK": "1000000",
 }
 
 FUZZ_OWNER = "fuzz-owner"
 # A semi-auto directive: its asks block (MESH_BLOCK_WAIT_SECONDS) then answer stillPending.
 TASK_SCRIPT = f"""
+import json
 from django.contrib.auth import get_user_model
 from directives.models import Directive
+from mesh.models import ApiToken
 from mesh.tasks import services as task_services
 
 owner = get_user_model().objects.get(username="{FUZZ_OWNER}")
 directive = Directive.objects.create(
     owner=owner, title="Fuzz", goal="Fuzz the API", reconcile_mode="semi-auto"
 )
-_, tool_key = task_services.task_create(owner=owner, name="fuzz", directive=directive)
-print(tool_key)
+task, tool_key = task_services.task_create(owner=owner, name="fuzz", directive=directive)
+token = ApiToken.objects.get(owner=owner)
+print(json.dumps({{"tool_key": tool_key, "ids": [str(task.pk), str(directive.pk), str(token.pk)]}}))
 """
+# A session of the fuzz owner, as the page has one (fuzz/credentials.py uses it).
+SESSION_SCRIPT = f"""
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+client = Client()
+client.force_login(get_user_model().objects.get(username="{FUZZ_OWNER}"))
+print(client.cookies["sessionid"].value)
+"""
+
+
+def load_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"fuzz_{name}", ROOT / "fuzz" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def schema_operations(schema: dict) -> list[str]:
+    methods = {"get", "put", "post", "delete", "patch"}
+    return sorted(
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in methods
+    )
 
 
 def free_port() -> int:
@@ -117,6 +159,46 @@ def report_server_errors(log_path: Path) -> None:
             print(f"  {count} x {line}", file=sys.stderr)
 
 
+def judge(
+    returncode: int, base_url: str, events: Path, token: str, tool_key: str, session_id: str
+) -> int:
+    """Steps 5 and 6 of the module docstring; non-zero when anything failed."""
+    with urllib.request.urlopen(f"{base_url}/api/schema/?format=json", timeout=10) as response:
+        schema = json.load(response)
+    operations = schema_operations(schema)
+    report = load_module("report")
+    if events.exists():
+        for line in events.read_text().splitlines():
+            if '"FatalError"' in line:
+                print(line[:4000], file=sys.stderr)
+    reached = report.count(events) if events.exists() else {}
+    report.print_table(reached, operations)
+    unreached = report.unreached(reached, operations)
+    for operation in unreached:
+        print(f"FAIL: {operation} never answered 2xx", file=sys.stderr)
+
+    hooks = load_module("hooks")
+    credentials = load_module("credentials")
+
+    def real_path(method: str, path: str) -> str | None:
+        collection = hooks.collection_of(path)
+        if "{" not in path:
+            return path
+        made = hooks.real_id(collection, method) if collection else None
+        if made is None:
+            return None
+        return path.replace("{question_id}", made).replace("{id}", made)
+
+    creds = credentials.Credentials(token=token, tool_key=tool_key, session_id=session_id)
+    ran, refused_wrongly = credentials.check(base_url, schema, creds, real_path)
+    print(f"\nwrong credentials: {ran} probes, {len(refused_wrongly)} failed")
+    for failure in refused_wrongly:
+        print(f"FAIL: {failure}", file=sys.stderr)
+    if returncode == 0 and (unreached or refused_wrongly):
+        return 1
+    return returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=40)
@@ -140,7 +222,9 @@ def main() -> int:
         return done.stdout.strip().splitlines()[-1]
 
     token = last_line("create_api_token", FUZZ_OWNER, "--create-user", "--name", "fuzz")
-    tool_key = last_line("shell", "-c", TASK_SCRIPT)
+    seeded = json.loads(last_line("shell", "-c", TASK_SCRIPT))
+    tool_key = seeded["tool_key"]
+    session_id = last_line("shell", "-c", SESSION_SCRIPT)
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -178,14 +262,22 @@ def main() -> int:
             *(["--seed", str(args.seed)] if args.seed is not None else []),
             *args.extra,
         ]
+        events = Path(scratch.name) / "events.ndjson"
+        command += ["--report", "ndjson", "--report-ndjson-path", str(events)]
         fuzz_env = {
-            **os.environ,
             "MESH_FUZZ_TOKEN": token,
             "MESH_FUZZ_TOOL_KEY": tool_key,
+            "MESH_FUZZ_BASE_URL": base_url,
+            # The objects behind the fuzz credentials: never updated or deleted (fuzz/hooks.py).
+            "MESH_FUZZ_PROTECTED": ",".join(seeded["ids"]),
+            "SCHEMATHESIS_HOOKS": str(ROOT / "fuzz" / "hooks.py"),
         }
+        os.environ.update(fuzz_env)
         # The run itself is bounded by --max-time; this only guards against a hang.
-        result = subprocess.run(command, env=fuzz_env, cwd=ROOT, timeout=args.max_time + 120)
-        return result.returncode
+        result = subprocess.run(
+            command, env=dict(os.environ), cwd=ROOT, timeout=args.max_time + 120
+        )
+        return judge(result.returncode, base_url, events, token, tool_key, session_id)
     finally:
         stop(server)
         report_server_errors(log_path)

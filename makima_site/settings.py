@@ -1,7 +1,7 @@
 """Settings for Makima mesh.
 
 Every environment variable the project reads is read here or in settings_data.py (the
-data layer), through the parsers of makima_site/config.py, and documented in README.md.
+data layer), through the parsers of makima_site/config.py, and documented in docs/configuration.md.
 With no environment at all the site runs embedded: SQLite file, in-memory channel layer,
 DEBUG on. DATABASE_URL / REDIS_URL switch it to PostgreSQL (psycopg 3 pool) and Redis.
 """
@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files
     "channels",
     "directives",
     "orders",
@@ -211,6 +212,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ and /api/redoc/ load nothing from outside the site (drf-spectacular-sidecar).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
     # The waiting endpoints are routed ahead of Django; this hook documents them.
@@ -219,6 +224,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "makima_site.openapi.document_error_responses",
+        "makima_site.openapi_links.add_links",
     ],
     "ENUM_NAME_OVERRIDES": {
         "DirectiveStatusEnum": "directives.models.Directive.Status",

@@ -44,7 +44,7 @@ def _badge(text: str, colour: str, css_class: str):
 class LabelsField(forms.Field):
     """Labels as text, one per line; checked with the same rules as the API's."""
 
-    widget = forms.Textarea(attrs={"rows": 3, "cols": 40, "placeholder": "backend\nurgent"})
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 40, "placeholder": "One label per line"})
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
@@ -193,7 +193,6 @@ class OrderAdmin(OwnedOrdersMixin, admin.ModelAdmin):
     readonly_fields = [
         "id",
         "owner",
-        "directive_link",
         "filed_by_task_link",
         "created_at",
         "updated_at",
@@ -207,7 +206,7 @@ class OrderAdmin(OwnedOrdersMixin, admin.ModelAdmin):
                     "description",
                     ("order_type", "status", "priority"),
                     "labels",
-                    ("directive", "directive_link"),
+                    "directive",
                     "repository_url",
                 ]
             },

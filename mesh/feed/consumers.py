@@ -7,7 +7,7 @@ services publish them after commit (question.asked / question.answered / questio
 "answer.accepted", "decline.accepted" and "error" {"code", "message", "questionId"}. Client
 frames: {"type": "ping"}, {"type": "answer", "questionId", "response"} and
 {"type": "decline", "questionId", "reason"}. Frames are UTF-8 JSON without ASCII escaping.
-README.md ("Live feed") is the full protocol.
+docs/api.md ("Live feed") is the full protocol.
 
 The consumer joins the owner's group BEFORE it reads the snapshot, so a question asked in
 between is in the snapshot or arrives as an event (possibly both: clients key questions by

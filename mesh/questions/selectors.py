@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
+from directives.models import Directive
 from mesh.models import Question, Task
 from mesh.questions.serializers import PENDING_ITEM_FIELDS
 
@@ -31,6 +32,18 @@ def question_list(*, owner: User) -> QuerySet[Question]:
         .select_related("task", "directive", "settled_by")
         .order_by("-created_at", "-id")
     )
+
+
+def question_admin_list(*, user: User) -> QuerySet[Question]:
+    """What the admin shows `user`: every question to a superuser, else only their own."""
+    questions = Question.objects.select_related("owner", "task", "directive", "settled_by")
+    return questions if user.is_superuser else questions.filter(owner=user)
+
+
+def question_admin_directive_choices(*, user: User) -> QuerySet[Directive]:
+    """The directives the admin's question filter offers `user`."""
+    directives = Directive.objects.select_related("owner").order_by("title")
+    return directives if user.is_superuser else directives.filter(owner=user)
 
 
 def question_get(*, owner: User, question_id: uuid.UUID) -> Question | None:

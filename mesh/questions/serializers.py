@@ -262,7 +262,10 @@ class QuestionSerializer(serializers.ModelSerializer):
     task_id = serializers.UUIDField(read_only=True)
     directive_id = serializers.UUIDField(read_only=True, allow_null=True)
     answered_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Username of the owner who answered."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of the owner who answered; null until it is answered.",
     )
 
     class Meta:

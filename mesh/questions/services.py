@@ -229,11 +229,18 @@ def question_answer(*, question_id: uuid.UUID | str, owner: User, response: str)
 
 @transaction.atomic
 def question_decline(
-    *, question_id: uuid.UUID | str, owner: User, reason: str | None = None
+    *,
+    question_id: uuid.UUID | str,
+    owner: User,
+    reason: str | None = None,
+    settled_by: User | None = None,
 ) -> Question:
-    """The owner refuses to answer; the asking task hears `declined` with the reason."""
+    """The owner refuses to answer; the asking task hears `declined` with the reason.
+    `settled_by` records who declined when it is not the owner (a superuser in the admin)."""
     _check_owner_can_settle(question_id, owner)
-    row = _settle_and_publish(question_id, Status.DECLINED, reason=reason or None, settled_by=owner)
+    row = _settle_and_publish(
+        question_id, Status.DECLINED, reason=reason or None, settled_by=settled_by or owner
+    )
     if row is None:
         _check_owner_can_settle(question_id, owner)
         raise AlreadySettled(_settled_row(question_id).status)

@@ -83,7 +83,8 @@ async def test_the_websocket_refuses_a_foreign_origin(origin):
 
 # --- production settings --------------------------------------------------------------------
 def production_env(tmp_path) -> dict[str, str]:
-    """The production settings README gives: DEBUG off, a long random SECRET_KEY, hosts."""
+    """The production settings docs/configuration.md gives: DEBUG off, a long random
+    SECRET_KEY, hosts."""
     env = {
         key: value
         for key, value in os.environ.items()

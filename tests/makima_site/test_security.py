@@ -163,6 +163,9 @@ def test_no_raw_secret_is_shown_on_admin_pages(full_flow, client):
     for model, model_admin in admin.site._registry.items():
         for url in admin_pages(model_admin, model.objects.all()[:5]):
             response = client.get(url)
+            if url.endswith("/add/") and not model_admin.has_add_permission(response.wsgi_request):
+                assert response.status_code == 403, url  # nothing is added here (questions)
+                continue
             assert response.status_code == 200, url
             visited += 1
             page = response.content.decode()

@@ -5,7 +5,6 @@ import json
 import shlex
 import stat
 
-import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
@@ -105,7 +104,7 @@ def assert_credentials_work(out: str, demo_file) -> dict[str, str]:
     """Every secret printed authenticates, and the file holds the same ones."""
     stored = json.loads(demo_file.read_text())
     assert stored["apiToken"] in out and stored["toolKey"] in out
-    assert repr(stored["password"]) in out
+    assert f"password {stored['password']}\n" in out
     demo_user = User.objects.get(username="demo")
     assert demo_user.is_staff and demo_user.is_superuser
     assert demo_user.check_password(stored["password"])
@@ -115,17 +114,33 @@ def assert_credentials_work(out: str, demo_file) -> dict[str, str]:
 
 
 def test_demo_first_run_creates_and_prints_everything(db, demo_file):
-    """A first run creates one owner, directive, task and token, and prints them with a curl."""
+    """A first run creates one owner, directive, task and token, and prints the page and its
+    login first, then the ask, list and answer commands with their makima equivalents."""
     out = demo(demo_file, base="http://127.0.0.1:8123")
     assert counts() == (1, 1, 1, 1)
     stored = assert_credentials_work(out, demo_file)
-    curl = [line for line in out.splitlines() if "curl" in line and "-X POST" in line]
-    assert len(curl) == 1
-    assert curl[0].startswith("curl -X POST http://127.0.0.1:8123/api/v1/mesh/supervisor/questions")
-    assert f"'X-Makima-Tool-Key: {stored['toolKey']}'" in curl[0]
-    assert "'Content-Type: application/json'" in curl[0]
-    body = json.loads(curl[0].split(" -d ", 1)[1].strip("'"))
-    assert body["nonBlocking"] is True and body["question"] and body["choices"]
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines[0] == "== Makima mesh demo: open http://127.0.0.1:8123/questions/"
+    assert lines[1].split() == ["login", "demo", "password", stored["password"]]
+    curls = [line for line in lines if line.startswith("curl ")]
+    assert len(curls) == 3
+    ask, listing, answer = curls
+    assert ask.startswith("curl -X POST http://127.0.0.1:8123/api/v1/mesh/supervisor/questions")
+    assert f"'X-Makima-Tool-Key: {stored['toolKey']}'" in ask
+    body = json.loads(shlex.split(ask)[-1])
+    assert "nonBlocking" not in body and body["question"] and body["choices"]
+    assert f"Bearer {stored['apiToken']}" in listing and "/api/v1/questions/" in listing
+    assert f"Bearer {stored['apiToken']}" in answer and "/answer/" in answer
+    assert "blocks until you answer" in out and "stillPending: true" in out
+    makima = [line.strip() for line in lines if line.strip().startswith("or: makima ")]
+    assert makima == [
+        "or: makima directive ask 'Ship the demo?' --choice yes --choice 'not yet'",
+        "or: makima questions list",
+        "or: makima questions answer QUESTION_ID yes   (the id from the list)",
+    ]
+    assert f"MAKIMA_TOKEN={stored['apiToken']}" in out
+    assert f"MAKIMA_TOOL_KEY={stored['toolKey']}" in out
+    assert "MAKIMA_URL=http://127.0.0.1:8123" in out
     assert "http://127.0.0.1:8123/admin/" in out
     task = Task.objects.get()
     assert task.directive.owner.username == "demo"
@@ -187,29 +202,3 @@ def test_demo_is_skipped_with_debug_off(db, demo_file, settings):
     assert "DEBUG is off" in out
     assert counts() == (0, 0, 0, 0)
     assert not demo_file.exists()
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_demo_curl_asks_a_question(demo_file):
-    """The printed curl, sent to the ASGI app, asks a question that the demo owner sees."""
-    from makima_site.asgi import application
-    from tests.mesh.conftest import in_thread
-
-    out = await in_thread(demo)(demo_file)
-    curl = next(line for line in out.splitlines() if line.startswith("curl -X POST"))
-    words = shlex.split(curl)
-    url, body = words[3], words[words.index("-d") + 1]
-    headers = dict(
-        words[index + 1].split(": ", 1) for index, word in enumerate(words) if word == "-H"
-    )
-    transport = httpx.ASGITransport(app=application)
-    async with httpx.AsyncClient(transport=transport) as client:
-        response = await client.post(url, content=body, headers=headers)
-        assert response.status_code == status.HTTP_200_OK, response.text
-        question_id = response.json()["questionId"]
-        token = json.loads(demo_file.read_text())["apiToken"]
-        pending = await client.get(
-            "http://127.0.0.1:8000/api/v1/mesh/questions",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    assert question_id in pending.text

@@ -276,6 +276,15 @@ def test_change_form_shows_labels_one_per_line(staff, own):
     assert "ops\np0</textarea>" in html
 
 
+def test_change_form_has_one_directive_field_and_a_plain_placeholder(staff, own):
+    """The directive is one field (no read-only copy beside the select); the labels box's
+    placeholder is an instruction, not example labels that look like data."""
+    html = staff.get(change_url(own)).content.decode()
+    assert html.count('class="form-row field-directive') == 1
+    assert "field-directive_link" not in html
+    assert 'placeholder="One label per line"' in html
+
+
 def test_change_form_audit_fields_are_read_only(staff, staff_owner, own, task_and_key):
     """id, owner, created, updated and the filing task are shown, not editable."""
     task = factories.make_task(staff_owner, own.directive, name="scout")[0]

@@ -1,0 +1,145 @@
+"""Schemathesis hooks for `make fuzz` (loaded through SCHEMATHESIS_HOOKS by fuzz/run.py).
+
+Generated ids never exist, so without help every operation on one object answers 404 and its
+logic is never reached. Before each call of the examples, coverage and fuzzing phases (the
+stateful phase follows the schema's OpenAPI links instead), a path id the generator meant as
+*valid* is replaced by the id of a real object of the fuzz owner, made for the purpose:
+
+- a question: asked non-blocking by the fuzz task (its tool key), for every question path;
+- a directive, task, order or token: created over the owner's REST API (SEED_BODIES), for
+  `/api/v1/<collection>/{id}/…`.
+
+An operation that reads gets one object, reused; one that writes (answer, decline, cancel,
+rotate, update, delete) gets a fresh one each call, so a settled question or a deleted task
+never turns the next call into a 409 or 404. A `directive` in a valid body becomes the fuzz
+owner's directive (anyone else's is refused, rightly). Negative cases keep their generated
+ids.
+
+In every phase (the stateful one too, which finds ids in list responses), the objects behind
+the fuzz credentials — its task, the task's directive and the owner's token, listed in
+MESH_FUZZ_PROTECTED — are never handed to a call that writes: one that would (a rotated key,
+a revoked token, a task moved off its directive) is given a fresh object instead, or the run
+would spend the rest of its time on 401s.
+"""
+
+import os
+import uuid
+from typing import Any
+
+import requests
+import schemathesis
+from schemathesis import GenerationMode
+
+BASE_URL = os.environ["MESH_FUZZ_BASE_URL"]
+OWNER_HEADERS = {"Authorization": f"Bearer {os.environ['MESH_FUZZ_TOKEN']}"}
+TASK_HEADERS = {"X-Makima-Tool-Key": os.environ["MESH_FUZZ_TOOL_KEY"]}
+PROTECTED = frozenset(filter(None, os.environ.get("MESH_FUZZ_PROTECTED", "").split(",")))
+QUESTION_PREFIXES = ("/api/v1/mesh/questions/", "/api/v1/mesh/supervisor/questions/")
+QUESTION_COLLECTION = "questions"  # /api/v1/questions/{id}/: the owner's question resource
+
+# What the owner's API needs to create one of each (a directive id is filled in).
+SEED_BODIES: dict[str, dict[str, Any]] = {
+    "directives": {"title": "Fuzz seed", "goal": "Be fuzzed"},
+    "tasks": {"name": "fuzz seed"},
+    "orders": {"title": "Fuzz seed", "orderType": "chore", "directive": None},
+    "tokens": {"name": "fuzz seed"},
+    "webhooks": {"url": "https://example.com/hook"},
+    "notification-channels": {"kind": "email", "target": "fuzz@example.com"},
+}
+
+_session = requests.Session()
+_reused: dict[str, str] = {}
+
+
+def _post(path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    response = _session.post(f"{BASE_URL}{path}", json=body, headers=headers, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def directive_id() -> str:
+    if "directive" not in _reused:
+        _reused["directive"] = _post(
+            "/api/v1/directives/", SEED_BODIES["directives"], OWNER_HEADERS
+        )["id"]
+    return _reused["directive"]
+
+
+def fresh_question() -> str:
+    body = {"question": f"Fuzz seed {uuid.uuid4()}?", "nonBlocking": True}
+    return _post("/api/v1/mesh/supervisor/questions", body, TASK_HEADERS)["questionId"]
+
+
+def fresh(collection: str) -> str | None:
+    if collection == QUESTION_COLLECTION:
+        return fresh_question()
+    body = SEED_BODIES.get(collection)
+    if body is None:
+        return None
+    if "directive" in body:
+        body = {**body, "directive": directive_id()}
+    return _post(f"/api/v1/{collection}/", body, OWNER_HEADERS)["id"]
+
+
+def collection_of(path: str) -> str | None:
+    """`questions` for every question path, else the segment after /api/v1/ of an item path."""
+    if path.startswith(QUESTION_PREFIXES):
+        return QUESTION_COLLECTION
+    parts = path.removeprefix("/api/v1/").split("/")
+    if len(parts) >= 2 and parts[1].startswith("{"):
+        return parts[0]
+    return None
+
+
+def real_id(collection: str, method: str) -> str | None:
+    if method != "GET":
+        return fresh(collection)
+    if collection not in _reused:
+        made = fresh(collection)
+        if made is None:
+            return None
+        _reused[collection] = made
+    return _reused[collection]
+
+
+def _is_valid(case: Any, location: str) -> bool:
+    if case.meta is None:
+        return False
+    component = case.meta.components.get(location)
+    mode = component.mode if component is not None else case.meta.generation.mode
+    return mode == GenerationMode.POSITIVE
+
+
+def _spare_protected(case: Any) -> None:
+    method = case.method.upper()
+    if method == "GET" or not case.path_parameters:
+        return
+    collection = collection_of(case.operation.path)
+    for name, value in case.path_parameters.items():
+        if str(value) in PROTECTED:
+            made = fresh(collection) if collection else None
+            case.path_parameters = {**case.path_parameters, name: made or str(uuid.uuid4())}
+
+
+@schemathesis.hook
+def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    try:
+        _real_ids(case)
+    finally:
+        _spare_protected(case)
+    body = case.body
+    if isinstance(body, dict) and "directive" in body and _is_valid(case, "body"):
+        case.body = {**body, "directive": directive_id()}
+
+
+def _real_ids(case: Any) -> None:
+    if case.meta is None or case.meta.phase.name.value == "stateful":
+        return
+    path = case.operation.path
+    if case.path_parameters and _is_valid(case, "path"):
+        collection = collection_of(path)
+        name = "question_id" if "{question_id}" in path else "id"
+        if collection is not None and name in case.path_parameters:
+            made = real_id(collection, case.method.upper())
+            if made is not None:
+                case.path_parameters = {**case.path_parameters, name: made}
