@@ -213,3 +213,23 @@ def test_the_login_page_says_what_the_product_is(client, db):
     body = client.get("/accounts/login/").content.decode()
     assert "Your agent tasks ask you questions here" in body
     assert 'class="button button--primary" type="submit">Log in' in body
+
+
+def test_a_context_is_rendered_once_then_served_from_the_cache(client, owner, monkeypatch):
+    from mesh.feed import pages
+
+    question = _question(owner, context="**once**")
+    calls: list[str | None] = []
+    real = pages.render_markdown
+
+    def counting(text):
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(pages, "render_markdown", counting)
+    client.force_login(owner)
+    first = client.get(f"/questions/{question.id}/context/").content
+    second = client.get(f"/questions/{question.id}/context/").content
+    assert first == second
+    assert b"<strong>once</strong>" in first
+    assert calls == ["**once**"]
