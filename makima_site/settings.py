@@ -264,6 +264,10 @@ MESH_OPS_ENDPOINTS = env_bool("MESH_OPS_ENDPOINTS", False)
 MESH_WS_MAX_FRAME_BYTES = env_int("MESH_WS_MAX_FRAME_BYTES", 64 * 1024)
 MESH_WS_RATE_PER_SECOND = env_float("MESH_WS_RATE_PER_SECOND", 20)
 MESH_WS_RATE_WINDOW_SECONDS = env_float("MESH_WS_RATE_WINDOW_SECONDS", 5)
+# The questions page (/questions/): how long a card shows its outcome ("Answered: yes — the
+# task has it") after the owner answers or declines, before it moves to History. Tests
+# shrink it.
+MESH_PAGE_OUTCOME_SECONDS = env_float("MESH_PAGE_OUTCOME_SECONDS", 5)
 
 # --- Background worker, webhooks and notifications (docs/notifications.md) ----------------------
 # The worker is `manage.py db_worker` (django_tasks_db); the worker app comes first so its

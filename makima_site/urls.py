@@ -9,7 +9,7 @@ from drf_spectacular.views import (
 
 from makima_site.health import healthz
 from makima_site.ops import wakehub
-from mesh.feed.pages import questions_page
+from mesh.feed.pages import question_context, question_page, questions_page
 from mesh.owners.login_limits import login_limited
 from mesh.owners.pages import OwnerLoginView
 
@@ -20,6 +20,8 @@ urlpatterns = [
     path("admin/login/", login_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     path("questions/", questions_page, name="questions"),
+    path("questions/<uuid:question_id>/", question_page, name="question"),
+    path("questions/<uuid:question_id>/context/", question_context, name="question-context"),
     path("accounts/login/", login_limited(OwnerLoginView.as_view()), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -171,6 +171,7 @@ PENDING_ITEM_FIELDS = (
     "question_type",
     "task__name",
     "directive__title",
+    "expires_at",
 )
 
 
@@ -238,10 +239,15 @@ class FeedQuestionSerializer(PendingQuestionSerializer):
     contextTruncated true when cut (GET /api/v1/mesh/questions/{id} has the whole text)."""
 
     context_truncated = serializers.BooleanField(required=False)
+    expires_at = serializers.DateTimeField(
+        help_text="When the question expires if nobody settles it (the page's countdown)."
+    )
 
     def to_representation(self, instance: "Question | Mapping[str, Any]") -> dict[str, Any]:
         item = super().to_representation(instance)
         item.pop("context_truncated", None)
+        row = instance if isinstance(instance, Mapping) else pending_item_row(instance)
+        item["expires_at"] = timestamp(row["expires_at"])
         context = item.get("context")
         if context is not None and len(context) > FEED_CONTEXT_CHARS:
             item["context"] = context[:FEED_CONTEXT_CHARS]

@@ -144,7 +144,8 @@ async def test_foreign_origin_refused(sockets, owner, session_cookie):
 async def test_snapshot_lists_only_own_pending_questions(
     sockets, owner, owner_token, other_owner, task_and_key
 ):
-    """The snapshot holds the owner's pending questions, oldest first, in the list shape."""
+    """The snapshot holds the owner's pending questions, oldest first, in the list shape plus
+    expiresAt (the page's countdown)."""
     task, _ = task_and_key
     first = await ask(task, question="First?", choices=["a", "b"], context="ctx")
     second = await ask(task, question="Second?", multi_select=True)
@@ -175,6 +176,7 @@ async def test_snapshot_lists_only_own_pending_questions(
         "createdAt": first.created_at.isoformat().replace("+00:00", "Z"),
         "multiSelect": False,
         "questionType": "general",
+        "expiresAt": first.expires_at.isoformat().replace("+00:00", "Z"),
     }
     assert snapshot["questions"][1]["multiSelect"] is True
 

@@ -1,5 +1,8 @@
-// The owners' live questions page (/questions/): pending questions from the feed websocket
-// (/ws/v1/mesh/questions/, session auth), answered over the same socket. No build step.
+// The owners' questions page (/questions/, and /questions/<id>/ for one question): pending
+// questions from the feed websocket (connection.js), answered and declined over the same
+// socket; cards from cards.js; the History tab (history.js) from the REST list; the keyboard
+// (keys.js). After this page answers or declines, the card shows the outcome for
+// data-outcome-ms (at least 5 s by default) before it moves to History. No build step.
 //
 // Multi-select answers are sent as a JSON array of the chosen options in a string, e.g.
 // '["staging","production"]' (unambiguous even when an option contains a comma).
@@ -7,19 +10,15 @@
   "use strict";
 
   const BASE_TITLE = "Questions — Makima mesh";
-  const BACKOFF_FIRST_MS = 1000;
-  const BACKOFF_MAX_MS = 30000;
-  const PING_EVERY_MS = 25000;
-  const PONG_WITHIN_MS = 10000;
-  const AGE_TICK_MS = 5000;
-  const CLOSE_UNAUTHORIZED = 4401;
+  const TICK_MS = 1000;
   const GONE_CODES = new Set(["ALREADY_ANSWERED", "ALREADY_SETTLED", "NOT_FOUND"]);
-  const TYPE_LABELS = {
-    phase_confirmation: "Phase confirmation",
-    contract_complete: "Contract complete",
-  };
+  const M = window.Makima;
+  const cards = M.cards;
 
   const page = document.querySelector("main.page");
+  const mode = page.dataset.mode; // "list", "single" (one pending question) or "settled"
+  const outcomeMs = Number(page.dataset.outcomeMs) || 5000;
+  const username = page.dataset.username || null;
   const list = document.getElementById("questions");
   const template = document.getElementById("question-template");
   const emptyNote = document.getElementById("empty");
@@ -27,155 +26,64 @@
   const moreNote = document.getElementById("more");
   const banner = document.getElementById("banner");
   const announcer = document.getElementById("announcer");
-  const connection = document.getElementById("connection");
-  const connectionText = document.getElementById("connection-text");
-  const reconnectButton = document.getElementById("reconnect-now");
   const notifyButton = document.getElementById("notify");
   const notifyState = document.getElementById("notify-state");
-
-  // questionId -> {data, element, notification}
-  const questions = new Map();
-  let socket = null;
-  let attempt = 0;
-  let reconnectAt = 0;
-  let reconnectTimer = null;
-  let countdownTimer = null;
-  let pingTimer = null;
-  let pongTimer = null;
-  let cardSerial = 0;
-  let notShown = 0;
-
-  // --- Connection ------------------------------------------------------------------------
-  function socketUrl() {
-    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    return scheme + "//" + window.location.host + page.dataset.socketPath;
-  }
-
-  const STATE_ANNOUNCEMENTS = {
-    live: "Connected: questions are live.",
-    offline: "Connection lost; reconnecting.",
-    "signed-out": "Signed out.",
+  const keysDialog = document.getElementById("keys");
+  const tabs = {
+    pending: document.getElementById("tab-pending"),
+    history: document.getElementById("tab-history"),
   };
 
-  function setConnection(state, text) {
-    // Announce changes of state, not every tick of the reconnect countdown.
-    if (state !== connection.dataset.state && STATE_ANNOUNCEMENTS[state]) {
-      announce(STATE_ANNOUNCEMENTS[state]);
-    }
-    connection.dataset.state = state;
-    connectionText.textContent = text;
-    reconnectButton.hidden = state !== "offline";
-  }
+  // questionId -> {data, element, notification, sent, settled}
+  const questions = new Map();
+  let notShown = 0;
+  let history = null;
 
-  function connect() {
-    clearTimeout(reconnectTimer);
-    clearInterval(countdownTimer);
-    setConnection("connecting", attempt === 0 ? "Connecting…" : "Reconnecting…");
-    let ws;
-    try {
-      ws = new WebSocket(socketUrl());
-    } catch (error) {
-      scheduleReconnect();
-      return;
-    }
-    socket = ws;
-    ws.addEventListener("message", function (event) {
-      if (ws === socket) handleFrame(event.data);
-    });
-    ws.addEventListener("close", function (event) {
-      if (ws !== socket) return;
-      socket = null;
-      stopHeartbeat();
-      if (event.code === CLOSE_UNAUTHORIZED) {
-        signedOut();
-      } else {
-        scheduleReconnect();
-      }
-    });
-  }
-
-  function scheduleReconnect() {
-    // Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 30 s.
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt));
-    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-    attempt += 1;
-    reconnectAt = Date.now() + delay;
-    reconnectTimer = setTimeout(connect, delay);
-    updateCountdown();
-    countdownTimer = setInterval(updateCountdown, 1000);
-  }
-
-  function updateCountdown() {
-    const seconds = Math.max(0, Math.ceil((reconnectAt - Date.now()) / 1000));
-    setConnection("offline", "Offline — reconnecting in " + seconds + " s");
-  }
-
-  function signedOut() {
-    setConnection("signed-out", "Signed out");
-    showBanner("Your session has ended. ", "Log in again", page.dataset.loginUrl);
-  }
-
-  function startHeartbeat() {
-    stopHeartbeat();
-    pingTimer = setInterval(function () {
-      if (!socket || socket.readyState !== WebSocket.OPEN) return;
-      socket.send(JSON.stringify({ type: "ping" }));
-      clearTimeout(pongTimer);
-      // A silent connection (laptop sleep, dead proxy) is closed so the backoff takes over.
-      pongTimer = setTimeout(function () {
-        if (socket) socket.close();
-      }, PONG_WITHIN_MS);
-    }, PING_EVERY_MS);
-  }
-
-  function stopHeartbeat() {
-    clearInterval(pingTimer);
-    clearTimeout(pongTimer);
-  }
+  const feed = M.connection.create({
+    path: page.dataset.socketPath,
+    onFrame: handleFrame,
+    onSignedOut: signedOut,
+    announce: announce,
+  });
 
   // --- Frames ------------------------------------------------------------------------------
-  function handleFrame(text) {
-    let frame;
-    try {
-      frame = JSON.parse(text);
-    } catch (error) {
-      return;
-    }
+  function handleFrame(frame) {
     switch (frame.type) {
       case "snapshot":
-        attempt = 0;
-        setConnection("live", "Live");
         hideBanner();
-        startHeartbeat();
         applySnapshot(frame.questions || [], frame.total);
         break;
       case "question.asked":
-        if (!questions.has(frame.question.questionId)) {
+        if (mode === "list" && !questions.has(frame.question.questionId)) {
           addQuestion(frame.question, true);
           announce("New question from " + (frame.question.taskName || "a task") + ".");
           notify(frame.question);
         }
         break;
       case "question.answered":
-        removeQuestion(frame.questionId, "A question was answered.");
-        break;
-      case "question.expired":
-        removeQuestion(frame.questionId, "A question expired.");
+        settle(frame.questionId, "answered", frame.response, null, frame.answeredAt, false);
         break;
       case "question.declined":
-        removeQuestion(frame.questionId, "A question was declined.");
-        break;
       case "question.cancelled":
-        removeQuestion(frame.questionId, "A question was withdrawn by its task.");
+      case "question.expired":
+        settle(frame.questionId, frame.status, null, frame.reason, null, false);
         break;
-      case "answer.accepted":
-        removeQuestion(frame.questionId, "Answer sent.");
+      case "answer.accepted": {
+        const entry = questions.get(frame.questionId);
+        const sent = entry && entry.sent;
+        settle(frame.questionId, "answered", sent ? sent.response : null, null,
+          frame.answeredAt, true);
         break;
+      }
+      case "decline.accepted": {
+        const entry = questions.get(frame.questionId);
+        const sent = entry && entry.sent;
+        settle(frame.questionId, "declined", null, sent ? sent.reason : null,
+          frame.settledAt, true);
+        break;
+      }
       case "error":
         handleError(frame);
-        break;
-      case "pong":
-        clearTimeout(pongTimer);
         break;
       default:
         break;
@@ -183,16 +91,21 @@
   }
 
   function applySnapshot(items, total) {
+    if (mode === "single") {
+      // The deep link's question may be past the snapshot's 100; it stays until settled.
+      questions.forEach(function (entry) { if (!entry.settled) cards.setBusy(entry.element, false); });
+      return;
+    }
     // The snapshot holds the oldest questions that fit; the rest come with a later snapshot.
     notShown = Math.max(0, (typeof total === "number" ? total : items.length) - items.length);
     const fresh = new Set(items.map(function (item) { return item.questionId; }));
-    Array.from(questions.keys()).forEach(function (id) {
-      if (!fresh.has(id)) removeQuestion(id, null);
+    Array.from(questions.entries()).forEach(function (pair) {
+      if (!fresh.has(pair[0]) && !pair[1].settled) removeQuestion(pair[0], null);
     });
     items.forEach(function (item) {
       const known = questions.get(item.questionId);
       if (known) {
-        setBusy(known.element, false);
+        if (!known.settled) cards.setBusy(known.element, false);
       } else {
         addQuestion(item, false);
       }
@@ -202,21 +115,89 @@
 
   function handleError(frame) {
     const entry = frame.questionId ? questions.get(frame.questionId) : null;
-    if (!entry) {
-      showBanner(frame.message || "The server reported an error.");
+    if (!entry || entry.settled) {
+      if (!entry) showBanner(frame.message || "The server reported an error.");
       return;
     }
-    if (GONE_CODES.has(frame.code)) {
+    if (GONE_CODES.has(frame.code) && mode === "list") {
       removeQuestion(frame.questionId, frame.message);
       return;
     }
-    setBusy(entry.element, false);
-    showCardError(entry.element, frame.message);
+    // The send failed: say why, keep what was written, and let the owner try again.
+    entry.sent = null;
+    cards.setBusy(entry.element, false);
+    cards.showError(entry.element, "Not sent: " + (frame.message || frame.code));
   }
+
+  // --- Settling ------------------------------------------------------------------------------
+  function settle(id, status, response, reason, settledAt, accepted) {
+    const entry = questions.get(id);
+    if (!entry) {
+      // Not on this page (past the snapshot's 100, say): History reads it from REST.
+      if (history && mode === "list") history.settled({ id: id, status: status, question: "" });
+      return;
+    }
+    if (entry.settled) return;
+    const sent = entry.sent;
+    const mine = accepted || Boolean(sent && (
+      (status === "answered" && sent.kind === "answer" && sent.response === response) ||
+      (status === "declined" && sent.kind === "decline")));
+    entry.settled = true;
+    const record = Object.assign({}, entry.data, {
+      id: id,
+      status: status,
+      response: response,
+      reason: reason,
+      settledAt: settledAt || new Date().toISOString(),
+      settledBy: mine ? username : null,
+    });
+    refreshCount();
+    if (entry.notification) entry.notification.close();
+    const outcome = cards.describe(status, response, reason, mine);
+    if (mode === "single" || mine) {
+      cards.showOutcome(entry.element, outcome);
+      announce(entry.element.querySelector(".card__outcome").textContent);
+      if (mode === "list") {
+        setTimeout(function () { toHistory(record); }, outcomeMs);
+      }
+      return;
+    }
+    toHistory(record);
+    announce(outcome.label.replace(/:$/, "") + ": " + (entry.data.question || "a question"));
+  }
+
+  function toHistory(record) {
+    removeQuestion(record.id, null);
+    if (history) history.settled(record);
+  }
+
+  function send(id, frame, sent) {
+    const entry = questions.get(id);
+    if (!entry || entry.settled) return;
+    if (!feed.send(frame)) {
+      cards.showError(entry.element,
+        "Not connected, so nothing was sent. Try again once the page shows Live.");
+      return;
+    }
+    entry.sent = sent;
+    cards.hideError(entry.element);
+    cards.setBusy(entry.element, true);
+  }
+
+  const handlers = {
+    answer: function (id, response) {
+      send(id, { type: "answer", questionId: id, response: response },
+        { kind: "answer", response: response });
+    },
+    decline: function (id, reason) {
+      send(id, { type: "decline", questionId: id, reason: reason },
+        { kind: "decline", reason: reason });
+    },
+  };
 
   // --- Cards -------------------------------------------------------------------------------
   function addQuestion(item, isNew) {
-    const element = buildCard(item);
+    const element = cards.build(item, template, handlers);
     if (isNew) element.classList.add("card--new");
     // Oldest first: the task that has waited longest is at the top.
     const before = Array.from(list.children).find(function (child) {
@@ -224,7 +205,8 @@
       return other && Date.parse(other.data.createdAt) > Date.parse(item.createdAt);
     });
     list.insertBefore(element, before || null);
-    questions.set(item.questionId, { data: item, element: element, notification: null });
+    questions.set(item.questionId, { data: item, element: element, notification: null,
+      sent: null, settled: false });
     refreshCount();
   }
 
@@ -245,172 +227,100 @@
     if (message) announce(message);
   }
 
-  function buildCard(item) {
-    cardSerial += 1;
-    const serial = cardSerial;
-    const element = template.content.firstElementChild.cloneNode(true);
-    element.dataset.questionId = item.questionId;
-    const field = function (name) { return element.querySelector('[data-field="' + name + '"]'); };
-
-    const article = element.querySelector("article");
-    const heading = field("question");
-    heading.id = "question-" + serial;
-    heading.textContent = item.question;
-    article.setAttribute("aria-labelledby", heading.id);
-
-    field("taskName").textContent = item.taskName || item.taskId;
-    const directive = element.querySelector(".card__directive");
-    if (item.directiveTitle || item.directiveId) {
-      field("directiveTitle").textContent = item.directiveTitle || item.directiveId;
-    } else {
-      directive.remove();
+  // --- Tabs ----------------------------------------------------------------------------------
+  function showTab(name, focus) {
+    if (!tabs.pending) return;
+    Object.keys(tabs).forEach(function (key) {
+      const selected = key === name;
+      tabs[key].setAttribute("aria-selected", selected ? "true" : "false");
+      tabs[key].tabIndex = selected ? 0 : -1;
+      document.getElementById(tabs[key].getAttribute("aria-controls")).hidden = !selected;
+    });
+    if (focus) tabs[name].focus();
+    if (name === "history") history.show();
+    const hash = name === "history" ? "#history" : "";
+    if (window.location.hash !== hash) {
+      window.history.replaceState(null, "", window.location.pathname + window.location.search + hash);
     }
-    const badge = field("questionType");
-    if (TYPE_LABELS[item.questionType]) {
-      badge.textContent = TYPE_LABELS[item.questionType];
-      badge.hidden = false;
-    }
-    const age = field("age");
-    age.dateTime = item.createdAt;
-    age.title = new Date(item.createdAt).toLocaleString();
-    age.textContent = ageText(item.createdAt);
+  }
 
-    if (item.context) {
-      const details = element.querySelector(".card__context");
-      field("context").textContent = item.context;
-      details.hidden = false;
-    }
+  function activeTab() {
+    return tabs.history && tabs.history.getAttribute("aria-selected") === "true"
+      ? "history" : "pending";
+  }
 
-    const choices = Array.isArray(item.choices) ? item.choices : [];
-    if (choices.length && item.multiSelect) {
-      buildMultiSelect(element, item, choices, serial);
-    } else if (choices.length) {
-      const group = element.querySelector(".card__choices");
-      group.setAttribute("aria-label", "Answer with one of the choices");
-      choices.forEach(function (choice) {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.className = "button button--choice";
-        button.textContent = choice;
-        button.addEventListener("click", function () { sendAnswer(item.questionId, choice); });
-        group.appendChild(button);
-      });
-      group.hidden = false;
-    }
-
-    const form = element.querySelector(".card__free");
-    const textarea = form.querySelector("textarea");
-    const label = form.querySelector("label");
-    textarea.id = "answer-" + serial;
-    label.htmlFor = textarea.id;
-    label.textContent = choices.length ? "Or answer in your own words" : "Your answer";
-    textarea.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+  if (tabs.pending) {
+    history = M.history.create({
+      apiPath: page.dataset.historyPath,
+      list: document.getElementById("history"),
+      template: document.getElementById("history-template"),
+      search: document.getElementById("history-search"),
+      status: document.getElementById("history-status"),
+      more: document.getElementById("history-more"),
+      empty: document.getElementById("history-empty"),
+      error: document.getElementById("history-error"),
+      onSignedOut: signedOut,
+    });
+    tabs.pending.addEventListener("click", function () { showTab("pending", false); });
+    tabs.history.addEventListener("click", function () { showTab("history", false); });
+    document.querySelector('[role="tablist"]').addEventListener("keydown", function (event) {
+      if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
         event.preventDefault();
-        form.requestSubmit();
+        showTab(activeTab() === "pending" ? "history" : "pending", true);
       }
     });
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      const text = textarea.value.trim();
-      if (!text) {
-        showCardError(element, "Write an answer first.");
-        textarea.focus();
-        return;
-      }
-      sendAnswer(item.questionId, text);
-    });
-    return element;
   }
 
-  function buildMultiSelect(element, item, choices, serial) {
-    const fieldset = element.querySelector(".card__multi");
-    const options = fieldset.querySelector(".card__options");
-    choices.forEach(function (choice, index) {
-      const label = document.createElement("label");
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.value = choice;
-      box.id = "choice-" + serial + "-" + index;
-      label.htmlFor = box.id;
-      label.appendChild(box);
-      label.appendChild(document.createTextNode(choice));
-      options.appendChild(label);
-    });
-    fieldset.querySelector('[data-action="send-selected"]').addEventListener("click", function () {
-      const chosen = Array.from(options.querySelectorAll("input:checked")).map(function (box) {
-        return box.value;
-      });
-      if (!chosen.length) {
-        showCardError(element, "Choose at least one option, or answer in your own words.");
-        return;
-      }
-      sendAnswer(item.questionId, JSON.stringify(chosen));
-    });
-    fieldset.hidden = false;
-  }
-
-  function sendAnswer(id, response) {
-    const entry = questions.get(id);
-    if (!entry) return;
-    if (!socket || socket.readyState !== WebSocket.OPEN) {
-      showCardError(entry.element, "Not connected, so the answer was not sent. Try again once the page shows Live.");
-      return;
-    }
-    hideCardError(entry.element);
-    setBusy(entry.element, true);
-    socket.send(JSON.stringify({ type: "answer", questionId: id, response: response }));
-  }
-
-  function setBusy(element, busy) {
-    element.setAttribute("aria-busy", busy ? "true" : "false");
-    element.querySelectorAll("button, textarea, input").forEach(function (control) {
-      control.disabled = busy;
-    });
-  }
-
-  function showCardError(element, message) {
-    const note = element.querySelector(".card__error");
-    note.textContent = message;
-    note.hidden = false;
-  }
-
-  function hideCardError(element) {
-    element.querySelector(".card__error").hidden = true;
-  }
+  M.keys.install({
+    dialog: keysDialog,
+    cards: function () {
+      const root = activeTab() === "history" ? document.getElementById("history") : list;
+      return root ? Array.from(root.querySelectorAll(":scope > li.card")) : [];
+    },
+    onPick: function (card, index) {
+      const entry = questions.get(card.dataset.questionId);
+      return Boolean(entry && !entry.settled && entry.element === card &&
+        cards.pickChoice(card, index));
+    },
+    onDecline: function (card) {
+      const entry = questions.get(card.dataset.questionId);
+      if (entry && !entry.settled && entry.element === card) cards.openDecline(card);
+    },
+    onSearch: function () {
+      if (!history) return;
+      showTab("history", false);
+      history.focusSearch();
+    },
+  });
+  const keysOpen = document.getElementById("keys-open");
+  if (keysOpen && keysDialog) keysOpen.addEventListener("click", function () { keysDialog.showModal(); });
 
   // --- Page chrome ---------------------------------------------------------------------------
+  function pendingCount() {
+    let count = notShown;
+    questions.forEach(function (entry) { if (!entry.settled) count += 1; });
+    return count;
+  }
+
   function refreshCount() {
-    const count = questions.size + notShown;
+    if (mode !== "list") return;
+    const count = pendingCount();
     moreNote.hidden = notShown === 0;
     moreNote.textContent = notShown
       ? notShown + " more pending question(s) are not shown yet; reload to see them."
       : "";
     countBadge.textContent = String(count);
     document.title = count ? "(" + count + ") " + BASE_TITLE : BASE_TITLE;
-    emptyNote.hidden = count !== 0;
-  }
-
-  function ageText(iso) {
-    const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
-    if (seconds < 10) return "just now";
-    if (seconds < 60) return seconds + " s ago";
-    const minutes = Math.floor(seconds / 60);
-    if (minutes < 60) return minutes + " min ago";
-    const hours = Math.floor(minutes / 60);
-    if (hours < 48) return hours + " h " + (minutes % 60) + " min ago";
-    return Math.floor(hours / 24) + " days ago";
-  }
-
-  function refreshAges() {
-    list.querySelectorAll("time.card__age").forEach(function (time) {
-      time.textContent = ageText(time.dateTime);
-    });
+    emptyNote.hidden = questions.size !== 0 || notShown !== 0;
   }
 
   function announce(message) {
     announcer.textContent = "";
     window.setTimeout(function () { announcer.textContent = message; }, 50);
+  }
+
+  function signedOut() {
+    showBanner("Your session has ended. ", "Log in again", page.dataset.loginUrl);
   }
 
   function showBanner(message, linkText, href) {
@@ -460,21 +370,24 @@
     Notification.requestPermission().then(refreshNotifyControls);
   });
 
-  reconnectButton.addEventListener("click", function () {
-    attempt = 0;
-    connect();
-  });
-
-  window.addEventListener("online", function () {
-    if (!socket) {
-      attempt = 0;
-      connect();
-    }
-  });
-
+  // --- Start ---------------------------------------------------------------------------------
   refreshNotifyControls();
-  refreshCount();
-  emptyNote.hidden = true;
-  setInterval(refreshAges, AGE_TICK_MS);
-  connect();
+  setInterval(function () { if (list) cards.refreshTimes(list); }, TICK_MS);
+  if (mode === "settled") {
+    document.getElementById("connection").hidden = true;
+    return;
+  }
+  if (mode === "single") {
+    const data = JSON.parse(document.getElementById("question-data").textContent);
+    addQuestion(data, false);
+    const card = questions.get(data.questionId).element;
+    const details = card.querySelector(".card__context");
+    if (!details.hidden) details.open = true;
+    card.classList.add("card--current");
+  } else {
+    refreshCount();
+    emptyNote.hidden = true;
+    if (window.location.hash === "#history") showTab("history", false);
+  }
+  feed.connect();
 })();
