@@ -17,12 +17,12 @@ DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
 DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0)
 
-# At most this many requests run in Django's (sync) views at once per process; the rest wait
-# on the event loop, holding no thread, and get 503 after REQUEST_QUEUE_TIMEOUT seconds
-# (makima_site/asgi_handler.py). The waiting endpoints (ask, poll) are not counted.
-# The default, 3 × the pool: requests also wait on Redis and on the network, and with
-# exactly the pool's size the soak queued (p50 1.6 s) where 3× kept it busy (p50 0.3 s).
-MAX_CONCURRENT_REQUESTS = env_int("MAX_CONCURRENT_REQUESTS", 3 * DB_POOL_MAX_SIZE)
+# At most this many requests run in Django's (sync) views at once per process, each on one
+# of this many worker threads; the rest wait on the event loop, holding no thread, and get
+# 503 after REQUEST_QUEUE_TIMEOUT seconds (makima_site/asgi_handler.py). The waiting
+# endpoints (ask, poll) are not counted. The default is one worker per core this process may
+# run on: more threads only contend for the GIL (bench/README.md, "Throughput").
+MAX_CONCURRENT_REQUESTS = env_int("MAX_CONCURRENT_REQUESTS", max(1, len(os.sched_getaffinity(0))))
 REQUEST_QUEUE_TIMEOUT = env_float("REQUEST_QUEUE_TIMEOUT", 30.0)
 if MAX_CONCURRENT_REQUESTS < 1:
     refuse_to_start("MAX_CONCURRENT_REQUESTS must be at least 1.")
