@@ -1059,14 +1059,14 @@ async def part_throughput(ctx: Ctx) -> None:
                         f"non-2xx {cell.non_2xx}  socket errors {cell.socket_errors}",
                         flush=True,
                     )
-            for server in target.servers.values():
+            for process in target.servers.values():
                 # (gunicorn's log: a2wsgi's bridge logs the waiting endpoint's tasks it
                 # drops after the reply; not this project's errors.)
-                errors = 0 if server.name == "gunicorn" else server.log_error_count()
+                errors = 0 if process.name == "gunicorn" else process.log_error_count()
                 if errors:
                     report.add(
                         "throughput",
-                        f"  {target.db} {server.name} log ERROR lines",
+                        f"  {target.db} {process.name} log ERROR lines",
                         errors,
                         "0",
                         False,
@@ -1111,7 +1111,7 @@ def report_throughput(report: Report, cells: list[tp.Cell]) -> None:
                     "throughput",
                     "  daphne before (--tp-before), and after / before",
                     " / ".join(
-                        f"c{n} {v:.0f} ({d[n] / v:.2f}x)"
+                        f"c{n} {v:.0f} ({(d[n] or 0) / v:.2f}x)"
                         for n, v in before.items()
                         if v and d.get(n)
                     ),

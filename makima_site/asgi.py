@@ -1,5 +1,6 @@
-"""ASGI entry: HTTP goes to the waiting endpoints (plain ASGI applications) first, then to
-Django; websockets go through the Origin check and authentication to the URL router."""
+"""ASGI entry: HTTP (observed: makima_site/observability/asgi.py) goes to the waiting
+endpoints (plain ASGI applications) first, then to Django; websockets go through the Origin
+check and authentication to the URL router."""
 
 import gc
 import os
@@ -18,6 +19,7 @@ from django.urls import re_path  # noqa: E402
 
 from makima_site.asgi_security import SecurityHeadersMiddleware  # noqa: E402
 from makima_site.loops import bind_server_loop  # noqa: E402
+from makima_site.observability.asgi import ObservabilityMiddleware  # noqa: E402
 from mesh.credentials.websocket import TokenSubprotocolAuthMiddleware  # noqa: E402
 from mesh.questions.sweeper import ensure_sweeper  # noqa: E402
 from mesh.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
@@ -28,11 +30,13 @@ application = bind_server_loop(
     on_request=ensure_sweeper,
     app=ProtocolTypeRouter(
         {
-            # Security headers also on the waiting endpoints' responses, which bypass
-            # Django's middleware.
-            "http": SecurityHeadersMiddleware(
-                # An ASGI app in Django's re_path(), as Channels' URLRouter takes it.
-                URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])  # type: ignore[arg-type]
+            # Request ids, metrics and access lines for every request; security headers
+            # also on the waiting endpoints' responses, which bypass Django's middleware.
+            "http": ObservabilityMiddleware(
+                SecurityHeadersMiddleware(
+                    # An ASGI app in Django's re_path(), as Channels' URLRouter takes it.
+                    URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])
+                )
             ),
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(

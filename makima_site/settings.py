@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "makima_site.observability.routes.RouteMiddleware",  # the route label of /metrics, logs
 ]
 
 ROOT_URLCONF = "makima_site.urls"
@@ -255,11 +256,15 @@ MESH_WS_MAX_FRAME_BYTES = env_int("MESH_WS_MAX_FRAME_BYTES", 64 * 1024)
 MESH_WS_RATE_PER_SECOND = env_float("MESH_WS_RATE_PER_SECOND", 20)
 MESH_WS_RATE_WINDOW_SECONDS = env_float("MESH_WS_RATE_WINDOW_SECONDS", 5)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
-}
+# --- Observability (makima_site/observability/, docs/observability.md) ----------------------
+# LOG_FORMAT=json: every log line one JSON object, and one access line per request.
+# METRICS_TOKEN: GET /metrics with this bearer token (404 when unset). PROMETHEUS_MULTIPROC_DIR
+# (read by prometheus_client itself): the directory the processes of a host share metrics in.
+from makima_site.observability.logging import logging_config  # noqa: E402
+
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    refuse_to_start(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+LOGGING = logging_config(LOG_FORMAT, os.environ.get("LOG_LEVEL", "INFO"))

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from makima_site.health import healthz
+from makima_site.observability.views import metrics_view
 from makima_site.ops import wakehub
 from mesh.feed.pages import questions_page
 from mesh.owners.pages import OwnerLoginView
@@ -11,6 +12,7 @@ from mesh.owners.pages import OwnerLoginView
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("_ops/wakehub", wakehub, name="ops-wakehub"),  # 404 unless MESH_OPS_ENDPOINTS
+    path("metrics", metrics_view, name="metrics"),  # 404 unless METRICS_TOKEN
     path("admin/", admin.site.urls),
     path("questions/", questions_page, name="questions"),
     path("accounts/login/", OwnerLoginView.as_view(), name="login"),

@@ -26,6 +26,7 @@ from django.conf import settings
 from makima_site.db import db_step
 from makima_site.errors import ApplicationError
 from makima_site.formats import timestamp
+from makima_site.observability.metrics import FEED_SOCKETS
 from mesh.credentials.websocket import BEARER_SUBPROTOCOL, TOKEN_ID_SCOPE_KEY
 from mesh.events.groups import owner_group, session_group, token_group
 from mesh.feed.frames import FrameError, error_frame, parse_frame, uuid_or_none
@@ -87,6 +88,7 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     credential_group: str | None = None
     closing = False
+    counted = False  # in makima_feed_sockets
 
     async def connect(self):
         offered = self.scope.get("subprotocols") or []
@@ -110,6 +112,8 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
         if self.credential_group is not None:
             await self.channel_layer.group_add(self.credential_group, self.channel_name)
         await self.accept(subprotocol)
+        FEED_SOCKETS.inc()
+        self.counted = True
         await self._send_frame(await pending_items(user))
 
     def _credential_group(self) -> str | None:
@@ -123,6 +127,9 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
         return session_group(session_key) if session_key else None
 
     async def disconnect(self, code):
+        if self.counted:
+            FEED_SOCKETS.dec()
+            self.counted = False
         for attribute in ("group", "credential_group"):
             group = getattr(self, attribute)
             if group is not None:
