@@ -63,9 +63,10 @@ def test_database_env() -> dict[str, str]:
 class DaphneServer:
     """One daphne process serving makima_site.asgi on a free loopback port."""
 
-    def __init__(self, name: str, env: dict[str, str]):
+    def __init__(self, name: str, env: dict[str, str], args: tuple[str, ...] = ()):
         self.name = name
         self.env = env
+        self.args = args  # more daphne options (e.g. -v 0)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -83,6 +84,7 @@ class DaphneServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                *self.args,
                 "makima_site.asgi:application",
             ],
             cwd=ROOT,
@@ -136,7 +138,7 @@ def daphne_servers(transactional_db) -> Iterator:
     """
     started: list[DaphneServer] = []
 
-    def start(name: str = "a", **extra_env: str) -> DaphneServer:
+    def start(name: str = "a", *, args: tuple[str, ...] = (), **extra_env: str) -> DaphneServer:
         env = {
             **os.environ,
             **test_database_env(),
@@ -147,7 +149,7 @@ def daphne_servers(transactional_db) -> Iterator:
             "PYTHONUNBUFFERED": "1",
             **extra_env,
         }
-        server = DaphneServer(name, env)
+        server = DaphneServer(name, env, args)
         started.append(server)
         return server
 

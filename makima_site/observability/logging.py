@@ -61,8 +61,11 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
             }
         },
         "root": {"handlers": ["console"], "level": level},
+        # Django's own defaults give "django" (with DEBUG on) and "django.server" a plain
+        # console handler of their own: only the root's handler writes, in the chosen format.
         "loggers": {
-            "django.server": {"level": "WARNING"},
+            "django": {"handlers": [], "level": level, "propagate": True},
+            "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
             # The access lines are the request log: written whatever LOG_LEVEL says.
             ACCESS_LOGGER: {"level": "INFO"},
         },

@@ -137,6 +137,8 @@ async def test_labels_carry_no_ids_tokens_or_names(metrics_on, task_and_key, own
     for secret in (question_id, owner_token, key, owner.username):
         assert secret not in labels
     values = re.findall(r'(\w+)="([^"]*)"', labels)
-    assert not [v for k, v in values if k not in ("le", "status") and re.search(r"[0-9a-f]{8}-|^\d+$", v)]
+    assert not [
+        v for k, v in values if k not in ("le", "status") and re.search(r"[0-9a-f]{8}-|^\d+$", v)
+    ]
     assert 'route="/api/v1/mesh/questions/{question_id}/answer"' in labels
     assert 'route="unmatched"' in labels
