@@ -1025,7 +1025,12 @@ async def part_throughput(ctx: Ctx) -> None:
     args, report = ctx.args, ctx.report
     cells: list[tp.Cell] = []
     for target in tp.targets_for(
-        ctx.cluster.env, ctx.cluster.workdir, args.port_base, ctx.run_id, args.tp_before
+        ctx.cluster.env,
+        ctx.cluster.workdir,
+        args.port_base,
+        ctx.run_id,
+        args.tp_before,
+        args.tp_before_env,
     ):
         print(f"  {target.db}: fixtures ({args.tp_answers} questions to answer) ...", flush=True)
         await asyncio.to_thread(target.prepare, args.tp_answers)
@@ -1056,6 +1061,7 @@ async def part_throughput(ctx: Ctx) -> None:
                     print(
                         f"  {target.db:10} {endpoint:8} {server:8} c={connections:<3} "
                         f"{cell.rps:8.1f} req/s  p50 {cell.p50_ms} ms  p99 {cell.p99_ms} ms  "
+                        f"cpu {cell.cpu_ms} ms/req  "
                         f"non-2xx {cell.non_2xx}  socket errors {cell.socket_errors}",
                         flush=True,
                     )
@@ -1088,6 +1094,14 @@ def report_throughput(report: Report, cells: list[tp.Cell]) -> None:
         ]
         return sum(rates) / len(rates) if rates else None
 
+    def cpu(db: str, endpoint: str, server: str) -> str:
+        costs = [
+            c.cpu_ms
+            for c in cells
+            if (c.db, c.endpoint, c.server) == (db, endpoint, server) and c.cpu_ms is not None
+        ]
+        return f"{sum(costs) / len(costs):.1f}" if costs else "?"
+
     for db in dict.fromkeys(c.db for c in cells):
         for endpoint in dict.fromkeys(c.endpoint for c in cells if c.db == db):
             label = f"{db}: {tp.ENDPOINT_TEXT[endpoint]}"
@@ -1104,6 +1118,15 @@ def report_throughput(report: Report, cells: list[tp.Cell]) -> None:
                 + "; daphne "
                 + " / ".join(f"c{n} {v:.0f}" for n, v in d.items() if v)
                 + f" req/s; non-2xx+socket errors {bad}",
+            )
+            report.add(
+                "throughput",
+                "  server CPU per request, ms (mean of all cells)",
+                " / ".join(
+                    f"{server} {cpu(db, endpoint, server)}"
+                    for server in ("daphne", "daphne-before", "gunicorn")
+                    if cpu(db, endpoint, server) != "?"
+                ),
             )
             before = {n: mean(db, endpoint, "daphne-before", n) for n in tp.DAPHNE_CONNECTIONS}
             if any(before.values()):
@@ -1223,7 +1246,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"throughput: endpoints, of {','.join(tp.ENDPOINTS)}",
     )
     parser.add_argument(
-        "--tp-before", type=Path, help="throughput: also daphne from this checkout (before)"
+        "--tp-before",
+        type=lambda text: Path(text).resolve(),
+        help="throughput: also daphne from this checkout (before)",
+    )
+    parser.add_argument(
+        "--tp-before-env",
+        type=lambda text: dict(pair.split("=", 1) for pair in text.split(",") if pair),
+        default={},
+        help="throughput: K=V,... for the --tp-before daphne only",
     )
     parser.add_argument(
         "--py-spy", type=Path, help="throughput: py-spy profiles of daphne c8 GET into DIR"

@@ -8,7 +8,8 @@ endpoint. Both servers of a database run at once on neighbouring ports, and the 
 interleaved (daphne 1, gunicorn 1, daphne 8, gunicorn 8, daphne 32, then again for each
 round), so a change in the machine's load hits both sides alike. `--tp-before DIR` adds a
 third server, daphne run from another checkout (say, the commit before a change), to the
-same cells. `--py-spy DIR` records a
+same cells; `--tp-before-env K=V,...` gives that server other settings (with
+`--tp-before .` the same code with, say, MAX_CONCURRENT_REQUESTS=30). `--py-spy DIR` records a
 py-spy profile of daphne during its first 8-connection GET cell of each database.
 """
 
@@ -71,6 +72,17 @@ class Cell:
     socket_errors: int
     p50_ms: float | None
     p99_ms: float | None
+    cpu_ms: float | None = None  # the server process's CPU per request (utime + stime)
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children (gunicorn's worker is its master's child)."""
+    total = h.read_proc(pid).cpu_s
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return total + sum(tree_cpu_s(int(child)) for child in children)
 
 
 def wrk_path() -> str:
@@ -114,9 +126,11 @@ class Target:
         port: int,
         run_id: str,
         before_root: Path | None = None,
+        before_env: dict[str, str] | None = None,
     ):
         self.db, self.env, self.workdir, self.port, self.run_id = db, env, workdir, port, run_id
         self.before_root = before_root
+        self.before_env = before_env or {}
         self.servers: dict[str, h.Server] = {}
         self.scripts: dict[str, Path] = {}
         self.answer_ids: list[str] = []
@@ -224,13 +238,14 @@ class Target:
         env = {**self.env, **{k: str(v) for k, v in SERVER_ENV.items()}}
         for index, (name, (root, command)) in enumerate(commands.items()):
             port = self.port + index
+            server_env = {**env, **self.before_env} if name == "daphne-before" else env
             h.ensure_port_free(port)
             log_path = self.workdir / f"{self.db}-{name}.log"
             with log_path.open("wb") as log:
                 proc = subprocess.Popen(
                     command,
                     cwd=root,
-                    env=env,
+                    env=server_env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
@@ -299,6 +314,7 @@ class Target:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.STDOUT,
             )
+        cpu_before = tree_cpu_s(target.pid)
         proc = await asyncio.create_subprocess_exec(
             *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
         )
@@ -308,6 +324,9 @@ class Target:
         if proc.returncode != 0 or "Requests/sec" not in out:
             raise RuntimeError(f"wrk failed ({proc.returncode}): {out[-2000:]}")
         figures = parse_wrk(out)
+        cpu_s = tree_cpu_s(target.pid) - cpu_before
+        if figures["requests"]:
+            figures["cpu_ms"] = round(1000.0 * cpu_s / figures["requests"], 2)
         if endpoint == "answer":
             self.answer_offset += figures["requests"] + connections
         return Cell(self.db, server, endpoint, connections, **figures)
@@ -327,17 +346,22 @@ def cell_order(rounds: int, before: bool) -> list[tuple[str, int]]:
 
 
 def targets_for(
-    base_env: dict[str, str], workdir: Path, port: int, run_id: str, before: Path | None
+    base_env: dict[str, str],
+    workdir: Path,
+    port: int,
+    run_id: str,
+    before: Path | None,
+    before_env: dict[str, str] | None = None,
 ) -> list[Target]:
     sqlite_env = {**base_env, "SQLITE_PATH": str(workdir / "throughput.sqlite3")}
     for name in ("DATABASE_URL", "REDIS_URL", "CHANNEL_LAYER_PREFIX"):
         sqlite_env.pop(name, None)
-    targets = [Target("sqlite", sqlite_env, workdir, port, run_id, before)]
+    targets = [Target("sqlite", sqlite_env, workdir, port, run_id, before, before_env)]
     if os.environ.get("DATABASE_URL"):
         pg_env = {**base_env, "DATABASE_URL": os.environ["DATABASE_URL"]}
         pg_env.pop("SQLITE_PATH", None)
         if os.environ.get("REDIS_URL"):
             pg_env["REDIS_URL"] = os.environ["REDIS_URL"]
             pg_env["CHANNEL_LAYER_PREFIX"] = f"mkbench{run_id}tp"
-        targets.append(Target("postgresql", pg_env, workdir, port + 3, run_id, before))
+        targets.append(Target("postgresql", pg_env, workdir, port + 3, run_id, before, before_env))
     return targets
