@@ -4,7 +4,6 @@ check and authentication to the URL router."""
 
 import gc
 import os
-import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "makima_site.settings")
 
@@ -58,4 +57,3 @@ application = bind_server_loop(
 gc.collect()
 gc.freeze()
 gc.set_threshold(*settings.GC_THRESHOLDS)
-sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL)

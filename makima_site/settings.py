@@ -155,10 +155,6 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # The server process's garbage collector (makima_site/asgi.py): thresholds of generations
 # 0, 1, 2 (Python's defaults are 700, 10, 10); objects loaded at startup are frozen.
 GC_THRESHOLDS = env_ints("GC_THRESHOLDS", (5_000, 10, 10))
-# The server process's GIL switch interval in seconds (sys.setswitchinterval; Python's
-# default 0.005): how long a thread back from I/O (a SQLite step, a socket write) may wait
-# for the GIL while another thread runs Python (makima_site/asgi.py, bench/README.md).
-GIL_SWITCH_INTERVAL = env_float("GIL_SWITCH_INTERVAL", 0.005)
 
 # Bodies over 1 MiB are refused with 413 (makima_site.middleware.BodySizeLimitMiddleware).
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
