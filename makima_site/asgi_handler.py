@@ -1,6 +1,6 @@
 """Django's ASGI handler: the whole middleware chain and view in ONE call on one of a fixed
-pool of MAX_CONCURRENT_REQUESTS worker threads (by default one per core), and the requests
-beyond them queued on the event loop.
+pool of MAX_CONCURRENT_REQUESTS worker threads (settings_data.py has the defaults), and the
+requests beyond them queued on the event loop.
 
 Every view behind Django here is synchronous (DRF, the admin, the page); the waiting
 endpoints are plain ASGI applications routed ahead of Django (makima_site/asgi.py).
@@ -14,10 +14,11 @@ view (/healthz) still works: Django adapts it with async_to_sync, which runs it 
 server's event loop.
 
 A fixed pool, not a thread per request: Django (asgiref's ThreadSensitiveContext per
-request) starts a new thread for every request, so under load dozens of threads run Python
-at once. On two cores they fought over the GIL: py-spy on one daphne at 8 connections found
-70 % of the busy samples inside SQLite's `execute`, waiting to get the GIL back, and the
-process served fewer requests at 8 connections than at 1 (bench/README.md, "Throughput").
+request) starts a new thread for every request, up to MAX_CONCURRENT_REQUESTS at once (30
+by default before). On two cores they fought over the GIL: py-spy on one daphne at 8
+connections found 70 % of the busy samples inside SQLite's `execute`, waiting to get the
+GIL back, and the process served fewer requests at 8 connections than at 1
+(bench/README.md, "Throughput").
 Here each request runs on one of MAX_CONCURRENT_REQUESTS single-thread executors (asgiref's
 ThreadSensitiveContext(executor=...), so every thread-sensitive call of the request, and
 async_to_sync inside it, keeps working); the thread-sensitive calls Django makes around it

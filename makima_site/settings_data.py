@@ -17,15 +17,7 @@ DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
 DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0)
 
-# At most this many requests run in Django's (sync) views at once per process, each on one
-# of this many worker threads; the rest wait on the event loop, holding no thread, and get
-# 503 after REQUEST_QUEUE_TIMEOUT seconds (makima_site/asgi_handler.py). The waiting
-# endpoints (ask, poll) are not counted. The default is one worker per core this process may
-# run on: more threads only contend for the GIL (bench/README.md, "Throughput").
-MAX_CONCURRENT_REQUESTS = env_int("MAX_CONCURRENT_REQUESTS", max(1, len(os.sched_getaffinity(0))))
 REQUEST_QUEUE_TIMEOUT = env_float("REQUEST_QUEUE_TIMEOUT", 30.0)
-if MAX_CONCURRENT_REQUESTS < 1:
-    refuse_to_start("MAX_CONCURRENT_REQUESTS must be at least 1.")
 
 if DATABASE_URL:
     _database = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
@@ -59,6 +51,21 @@ else:
         "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(BASE_DIR / "test-db.sqlite3"))},
     }
 DATABASES = {"default": _database}
+
+# At most this many requests run in Django's (sync) views at once per process, each on one
+# of this many worker threads; the rest wait on the event loop, holding no thread, and get
+# 503 after REQUEST_QUEUE_TIMEOUT seconds (makima_site/asgi_handler.py). The waiting
+# endpoints (ask, poll) are not counted. The defaults (bench/README.md, "Throughput"):
+# SQLite, 4 per core: a request's only waits are short (a local file), and more threads
+# only contend for the GIL; PostgreSQL, 3 x the pool: requests also wait on the database
+# and Redis over the network, and the soak queued with 10 (p50 1.6 s) but not with 30.
+_CORES = max(1, len(os.sched_getaffinity(0)))
+_IS_POSTGRESQL = _database["ENGINE"] == "django.db.backends.postgresql"
+MAX_CONCURRENT_REQUESTS = env_int(
+    "MAX_CONCURRENT_REQUESTS", 3 * DB_POOL_MAX_SIZE if _IS_POSTGRESQL else 4 * _CORES
+)
+if MAX_CONCURRENT_REQUESTS < 1:
+    refuse_to_start("MAX_CONCURRENT_REQUESTS must be at least 1.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
