@@ -28,7 +28,7 @@ one that waited REQUEST_QUEUE_TIMEOUT seconds gets 503 SERVICE_UNAVAILABLE with
 Retry-After instead. The body has been read before a request queues, and the response is
 sent after it leaves its worker. A client that hangs up while its view runs cancels the
 request's task, but the view runs to its end in the worker, which stays taken until then
-(before, the view could read a body Django had already closed: "I/O operation on closed
+(otherwise the view could read a body Django had already closed: "I/O operation on closed
 file" in the bench's logs). The worker closes its database connection after each
 request (with the pool, that hands it back), as Django's request_finished would in the
 request's own thread.
