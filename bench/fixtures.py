@@ -10,7 +10,8 @@ The spec is {"prefix": "bench-ab12", "groups": [{"name": "wake", "owners": 1,
 "tasks_per_owner": 4, "mode": "semi-auto"}, ...]}. Owners get no usable password (hashing
 one costs ~0.3 s each). Writes go through the services, as in production, except the
 optional `"pending_questions": N` of a group: N pending questions per owner, spread
-round-robin over the owner's tasks, inserted with bulk_create (asking 20,000 questions
+round-robin over the owner's tasks, inserted with bulk_create (with `"question_ids": true`
+their ids come back too) (asking 20,000 questions
 through the ask endpoint would take minutes and run into the ask throttle and the per-task
 cap on pending questions). The raw tokens and tool keys only travel over this process's
 stdout to the harness; they are never written to a file.
@@ -76,9 +77,15 @@ def create(spec: dict) -> dict:
                 tasks=task_rows,
                 count=group.get("pending_questions", 0),
             )
+            question_ids = (
+                [str(pk) for pk in Question.objects.filter(owner=user).values_list("id", flat=True)]
+                if group.get("question_ids")
+                else []
+            )
             owners.append(
                 {
                     "id": user.pk,
+                    "question_ids": question_ids,
                     "username": user.username,
                     "token": token,
                     "directive_id": str(directive.id),

@@ -10,6 +10,7 @@
     bench/run.py webhooks                # 1,000 asks, one webhook endpoint, the worker
     bench/run.py soak --minutes 5        # or: bench/run.py --soak (PostgreSQL + Redis only)
     bench/run.py chaos --minutes 10      # the chaos soak on `make cluster` (bench/chaos.py)
+    bench/run.py throughput              # daphne vs gunicorn, SQLite and DATABASE_URL (wrk)
 
 The harness starts the server itself: ONE daphne on SQLite + the in-memory channel layer
 (embedded), or TWO daphne processes on the same PostgreSQL database and Redis when
@@ -42,9 +43,10 @@ from websockets.asyncio.client import connect as ws_connect  # noqa: E402
 from websockets.typing import Origin, Subprotocol  # noqa: E402
 
 from bench import harness as h  # noqa: E402
+from bench import throughput as tp  # noqa: E402
 from bench.webhooks import part_webhooks  # noqa: E402
 
-PARTS = ("wake", "waiters", "leak", "push", "lists", "webhooks", "soak")
+PARTS = ("wake", "waiters", "leak", "push", "lists", "webhooks", "soak", "throughput")
 DEFAULT_PARTS = ("wake", "waiters", "leak", "push", "lists")
 DEPLOYMENT = {
     "embedded": "1 daphne, SQLite + in-memory layer",
@@ -1020,6 +1022,141 @@ async def part_soak(ctx: Ctx) -> None:
     await run_soak(ctx)
 
 
+async def part_throughput(ctx: Ctx) -> None:
+    """One daphne at 1/8/32 connections next to one gunicorn sync worker at 1/8, per
+    endpoint and database, cells interleaved (bench/throughput.py)."""
+    args, report = ctx.args, ctx.report
+    cells: list[tp.Cell] = []
+    for target in tp.targets_for(
+        ctx.cluster.env,
+        ctx.cluster.workdir,
+        args.port_base,
+        ctx.run_id,
+        args.tp_before,
+        args.tp_before_env,
+    ):
+        print(f"  {target.db}: fixtures ({args.tp_answers} questions to answer) ...", flush=True)
+        await asyncio.to_thread(target.prepare, args.tp_answers)
+        try:
+            await target.start()
+            for endpoint in args.tp_endpoints:
+                for server in target.servers:  # warm-up, not counted
+                    await target.run_wrk(server, endpoint, 8, 2)
+                profiled: set[str] = set()
+                for server, connections in tp.cell_order(
+                    args.tp_rounds, args.tp_before is not None
+                ):
+                    profile = None
+                    if (
+                        args.py_spy
+                        and endpoint == "get_list"
+                        and server.startswith("daphne")
+                        and connections == 8
+                        and server not in profiled
+                    ):
+                        args.py_spy.mkdir(parents=True, exist_ok=True)
+                        profile = args.py_spy / f"{target.db}-{server}-c8-{ctx.run_id}.txt"
+                        profiled.add(server)
+                    cell = await target.run_wrk(
+                        server, endpoint, connections, args.tp_seconds, profile
+                    )
+                    cells.append(cell)
+                    print(
+                        f"  {target.db:10} {endpoint:8} {server:8} c={connections:<3} "
+                        f"{cell.rps:8.1f} req/s  p50 {cell.p50_ms} ms  p99 {cell.p99_ms} ms  "
+                        f"cpu {cell.cpu_ms} ms/req  "
+                        f"non-2xx {cell.non_2xx}  socket errors {cell.socket_errors}",
+                        flush=True,
+                    )
+            for process in target.servers.values():
+                # (gunicorn's log: a2wsgi's bridge logs the waiting endpoint's tasks it
+                # drops after the reply; not this project's errors.)
+                errors = 0 if process.name == "gunicorn" else process.log_error_count()
+                if errors:
+                    report.add(
+                        "throughput",
+                        f"  {target.db} {process.name} log ERROR lines",
+                        errors,
+                        "0",
+                        False,
+                    )
+        finally:
+            await target.stop()
+            if target.db == "postgresql":
+                await asyncio.to_thread(target.cleanup)
+    report.data["throughput"] = [cell.__dict__ for cell in cells]
+    report_throughput(report, cells)
+
+
+def report_throughput(report: Report, cells: list[tp.Cell]) -> None:
+    def mean(db: str, endpoint: str, server: str, connections: int) -> float | None:
+        rates = [
+            c.rps
+            for c in cells
+            if (c.db, c.endpoint, c.server, c.connections) == (db, endpoint, server, connections)
+        ]
+        return sum(rates) / len(rates) if rates else None
+
+    def cpu(db: str, endpoint: str, server: str) -> str:
+        costs = [
+            c.cpu_ms
+            for c in cells
+            if (c.db, c.endpoint, c.server) == (db, endpoint, server) and c.cpu_ms is not None
+        ]
+        return f"{sum(costs) / len(costs):.1f}" if costs else "?"
+
+    for db in dict.fromkeys(c.db for c in cells):
+        for endpoint in dict.fromkeys(c.endpoint for c in cells if c.db == db):
+            label = f"{db}: {tp.ENDPOINT_TEXT[endpoint]}"
+            g = {n: mean(db, endpoint, "gunicorn", n) for n in tp.GUNICORN_CONNECTIONS}
+            d = {n: mean(db, endpoint, "daphne", n) for n in tp.DAPHNE_CONNECTIONS}
+            bad = sum(
+                c.non_2xx + c.socket_errors for c in cells if (c.db, c.endpoint) == (db, endpoint)
+            )
+            report.add(
+                "throughput",
+                label,
+                "gunicorn "
+                + " / ".join(f"c{n} {v:.0f}" for n, v in g.items() if v)
+                + "; daphne "
+                + " / ".join(f"c{n} {v:.0f}" for n, v in d.items() if v)
+                + f" req/s; non-2xx+socket errors {bad}",
+            )
+            report.add(
+                "throughput",
+                "  server CPU per request, ms (mean of all cells)",
+                " / ".join(
+                    f"{server} {cpu(db, endpoint, server)}"
+                    for server in ("daphne", "daphne-before", "gunicorn")
+                    if cpu(db, endpoint, server) != "?"
+                ),
+            )
+            before = {n: mean(db, endpoint, "daphne-before", n) for n in tp.DAPHNE_CONNECTIONS}
+            if any(before.values()):
+                report.add(
+                    "throughput",
+                    "  daphne before (--tp-before), and after / before",
+                    " / ".join(
+                        f"c{n} {v:.0f} ({(d[n] or 0) / v:.2f}x)"
+                        for n, v in before.items()
+                        if v and d.get(n)
+                    ),
+                )
+            best_g = max((v for v in g.values() if v), default=None)
+            one = d.get(1)
+            for n in (8, 32):
+                value = d.get(n)
+                if value is None or one is None or best_g is None:
+                    continue
+                report.add(
+                    "throughput",
+                    f"  daphne c{n} / daphne c1, / gunicorn best",
+                    f"{value / one:.2f}x, {value / best_g:.2f}x",
+                    ">= 1.00x, >= 0.80x",
+                    value >= one and value >= 0.8 * best_g,
+                )
+
+
 PART_FUNCS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "wake": part_wake,
     "waiters": part_waiters,
@@ -1028,6 +1165,7 @@ PART_FUNCS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "lists": part_lists,
     "soak": part_soak,
     "webhooks": part_webhooks,
+    "throughput": part_throughput,
 }
 
 
@@ -1099,6 +1237,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=50.0, help="soak: asks/s and answers/s")
     parser.add_argument(
         "--drain", type=float, default=180.0, help="soak: at most this long to drain at the end"
+    )
+    parser.add_argument("--tp-seconds", type=float, default=5.0, help="throughput: per cell")
+    parser.add_argument("--tp-rounds", type=int, default=2, help="throughput: rounds of cells")
+    parser.add_argument(
+        "--tp-answers", type=int, default=40000, help="throughput: questions to answer, per DB"
+    )
+    parser.add_argument(
+        "--tp-endpoints",
+        type=lambda text: [e for e in text.split(",") if e],
+        default=",".join(tp.ENDPOINTS),
+        help=f"throughput: endpoints, of {','.join(tp.ENDPOINTS)}",
+    )
+    parser.add_argument(
+        "--tp-before",
+        type=lambda text: Path(text).resolve(),
+        help="throughput: also daphne from this checkout (before)",
+    )
+    parser.add_argument(
+        "--tp-before-env",
+        type=lambda text: dict(pair.split("=", 1) for pair in text.split(",") if pair),
+        default={},
+        help="throughput: K=V,... for the --tp-before daphne only",
+    )
+    parser.add_argument(
+        "--py-spy", type=Path, help="throughput: py-spy profiles of daphne c8 GET into DIR"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
     parser.add_argument("--json", type=Path, help="results file (default bench/results/...)")

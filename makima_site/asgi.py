@@ -1,6 +1,6 @@
-"""ASGI entry: HTTP goes to the waiting endpoints (plain ASGI applications) first, then to
-Django; websockets go through the Origin rule, the failed-authentication lockout and
-authentication to the URL router."""
+"""ASGI entry: HTTP (observed: makima_site/observability/asgi.py) goes to the waiting
+endpoints (plain ASGI applications) first, then to Django; websockets go through the Origin
+rule, the failed-authentication lockout and authentication to the URL router."""
 
 import gc
 import os
@@ -20,6 +20,7 @@ from makima_site.asgi_security import SecurityHeadersMiddleware  # noqa: E402
 from makima_site.body_limit import BodyLimitMiddleware, install_daphne_body_limit  # noqa: E402
 from makima_site.daphne_ws import install_daphne_close_codes  # noqa: E402
 from makima_site.loops import bind_server_loop  # noqa: E402
+from makima_site.observability.asgi import ObservabilityMiddleware  # noqa: E402
 from mesh.credentials.websocket import TokenSubprotocolAuthMiddleware  # noqa: E402
 from mesh.credentials.websocket_guard import (  # noqa: E402
     AuthFailureLockout,
@@ -40,13 +41,15 @@ application = bind_server_loop(
     on_request=ensure_sweeper,
     app=ProtocolTypeRouter(
         {
-            # Security headers also on the waiting endpoints' responses, which bypass
-            # Django's middleware.
-            "http": SecurityHeadersMiddleware(
-                # An ASGI app in Django's re_path(), as Channels' URLRouter takes it.
-                # (The waiting endpoints limit their bodies themselves.)
-                URLRouter(
-                    [*http_urlpatterns, re_path(r"", BodyLimitMiddleware(django_asgi_app))]  # type: ignore[arg-type]
+            # Request ids, metrics and access lines for every request; security headers
+            # also on the waiting endpoints' responses, which bypass Django's middleware.
+            "http": ObservabilityMiddleware(
+                SecurityHeadersMiddleware(
+                    # An ASGI app in Django's re_path(), as Channels' URLRouter takes it.
+                    # (The waiting endpoints limit their bodies themselves.)
+                    URLRouter(
+                        [*http_urlpatterns, re_path(r"", BodyLimitMiddleware(django_asgi_app))]  # type: ignore[arg-type]
+                    )
                 )
             ),
             # The Origin rule and the failed-authentication lockout come before any

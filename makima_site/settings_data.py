@@ -17,22 +17,7 @@ DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
 DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0)
 
-# At most this many requests run in Django's (sync) views at once per process; the rest wait
-# on the event loop, holding no thread, and get 503 after REQUEST_QUEUE_TIMEOUT seconds
-# (makima_site/asgi_handler.py). The waiting endpoints (ask, poll) are not counted.
-# The default, 3 × the pool: requests also wait on Redis and on the network, and with
-# exactly the pool's size the soak queued (p50 1.6 s) where 3× kept it busy (p50 0.3 s).
-MAX_CONCURRENT_REQUESTS = env_int("MAX_CONCURRENT_REQUESTS", 3 * DB_POOL_MAX_SIZE)
 REQUEST_QUEUE_TIMEOUT = env_float("REQUEST_QUEUE_TIMEOUT", 30.0)
-if MAX_CONCURRENT_REQUESTS < 1:
-    refuse_to_start("MAX_CONCURRENT_REQUESTS must be at least 1.")
-# Of those, at most MAX_CONCURRENT_LOGINS login posts (each hashes a password) per process;
-# the others wait for a login slot, holding no request slot, and get 429 after
-# LOGIN_QUEUE_TIMEOUT seconds (makima_site/asgi_handler.py).
-MAX_CONCURRENT_LOGINS = env_int("MAX_CONCURRENT_LOGINS", 2)
-LOGIN_QUEUE_TIMEOUT = env_float("LOGIN_QUEUE_TIMEOUT", 5.0)
-if not 1 <= MAX_CONCURRENT_LOGINS <= MAX_CONCURRENT_REQUESTS:
-    refuse_to_start("MAX_CONCURRENT_LOGINS must be at least 1 and at most MAX_CONCURRENT_REQUESTS.")
 
 
 def _sqlite(name: str) -> dict[str, Any]:
@@ -75,6 +60,28 @@ if DATABASE_URL:
 else:
     _database = _sqlite(os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")))
 DATABASES = {"default": _database}
+
+# At most this many requests run in Django's (sync) views at once per process, each on one
+# of this many worker threads; the rest wait on the event loop, holding no thread, and get
+# 503 after REQUEST_QUEUE_TIMEOUT seconds (makima_site/asgi_handler.py). The waiting
+# endpoints (ask, poll) are not counted. The defaults (bench/README.md, "Throughput"):
+# SQLite, 4 per core: a request's only waits are short (a local file), and more threads
+# only contend for the GIL; PostgreSQL, 3 x the pool: requests also wait on the database
+# and Redis over the network, and the soak queued with 10 (p50 1.6 s) but not with 30.
+_CORES = max(1, len(os.sched_getaffinity(0)))
+_IS_POSTGRESQL = _database["ENGINE"] == "django.db.backends.postgresql"
+MAX_CONCURRENT_REQUESTS = env_int(
+    "MAX_CONCURRENT_REQUESTS", 3 * DB_POOL_MAX_SIZE if _IS_POSTGRESQL else 4 * _CORES
+)
+if MAX_CONCURRENT_REQUESTS < 1:
+    refuse_to_start("MAX_CONCURRENT_REQUESTS must be at least 1.")
+# Of those, at most MAX_CONCURRENT_LOGINS login posts (each hashes a password) per process;
+# the others wait for a login slot, holding no worker, and get 429 after
+# LOGIN_QUEUE_TIMEOUT seconds (makima_site/asgi_handler.py).
+MAX_CONCURRENT_LOGINS = env_int("MAX_CONCURRENT_LOGINS", 2)
+LOGIN_QUEUE_TIMEOUT = env_float("LOGIN_QUEUE_TIMEOUT", 5.0)
+if not 1 <= MAX_CONCURRENT_LOGINS <= MAX_CONCURRENT_REQUESTS:
+    refuse_to_start("MAX_CONCURRENT_LOGINS must be at least 1 and at most MAX_CONCURRENT_REQUESTS.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

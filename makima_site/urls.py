@@ -8,6 +8,7 @@ from drf_spectacular.views import (
 )
 
 from makima_site.health import healthz
+from makima_site.observability.views import metrics_view
 from makima_site.ops import wakehub
 from mesh.feed.pages import question_context, question_page, questions_page
 from mesh.owners.login_limits import login_limited
@@ -18,6 +19,7 @@ urlpatterns = [
     path("_ops/wakehub", wakehub, name="ops-wakehub"),  # 404 unless MESH_OPS_ENDPOINTS
     # Both logins under the failed-login limit and the login slots (ahead of admin.site.urls).
     path("admin/login/", login_limited(admin.site.login)),
+    path("metrics", metrics_view, name="metrics"),  # 404 unless METRICS_TOKEN
     path("admin/", admin.site.urls),
     path("questions/", questions_page, name="questions"),
     path("questions/<uuid:question_id>/", question_page, name="question"),

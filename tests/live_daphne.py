@@ -179,9 +179,18 @@ def daphne_servers(transactional_db) -> Iterator:
     """
     started: list[DaphneServer] = []
 
-    def start(name: str = "a", args: tuple[str, ...] = (), **extra_env: str) -> DaphneServer:
-        """`args`: extra daphne options (before the application)."""
-        server = DaphneServer(name, server_env(**extra_env), args)
+    def start(name: str = "a", *, args: tuple[str, ...] = (), **extra_env: str) -> DaphneServer:
+        env = {
+            **os.environ,
+            **test_database_env(),
+            "REDIS_URL": settings.REDIS_URL,
+            "DB_POOL_MIN_SIZE": "1",
+            "DB_POOL_MAX_SIZE": "4",
+            "DEBUG": "true",
+            "PYTHONUNBUFFERED": "1",
+            **extra_env,
+        }
+        server = DaphneServer(name, env, args)
         started.append(server)
         return server
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from makima_site.errors import Forbidden, NotFound, Unauthorized
+from makima_site.observability.context import note_owner, note_task
 from mesh.credentials import hashing
 from mesh.models import ApiToken, RetiredToolKey, Task
 
@@ -37,6 +38,7 @@ def owner_from_token(raw: str) -> tuple[User, ApiToken]:
                 if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
                     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
                     token.last_used_at = now
+                note_owner(token.owner_id)
                 return token.owner, token
     raise Unauthorized("The API token is unknown or revoked; create a new one.")
 
@@ -67,6 +69,7 @@ def task_from_tool_key(raw: str | None) -> Task:
                         "Only directive-attached tasks can use these endpoints.",
                         code="NOT_DIRECTIVE_TASK",
                     )
+                note_task(task.pk, task.owner_id)
                 return task
         if RetiredToolKey.objects.filter(key_hash=hashing.hash_secret(raw)).exists():
             raise NotFound("Task not found.")
@@ -105,6 +108,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 class OwnerSessionAuthentication(authentication.SessionAuthentication):
     """The browser's session (CSRF enforced on unsafe methods), for owners only."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None:
+            note_owner(result[0].pk)
+        return result
 
 
 class ToolKeyUser:

@@ -29,6 +29,7 @@ from makima_site.channel_layer import LAYER_UNAVAILABLE_ERRORS
 from makima_site.db import db_step
 from makima_site.errors import ApplicationError
 from makima_site.formats import timestamp
+from makima_site.observability.metrics import FEED_SOCKETS
 from mesh.credentials.events import SESSIONS_ONLY_KEY
 from mesh.credentials.websocket import BEARER_SUBPROTOCOL, TOKEN_ID_SCOPE_KEY
 from mesh.events.groups import owner_group, session_group, token_group
@@ -118,6 +119,8 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
         self.closed = True
         await super().close(code, reason)
 
+    counted = False  # in makima_feed_sockets
+
     async def connect(self):
         offered = self.scope.get("subprotocols") or []
         subprotocol = BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
@@ -151,6 +154,8 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
             self.closing = True
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
+        FEED_SOCKETS.inc()
+        self.counted = True
         await self._send_frame(await pending_items(user))
 
     def _credential_group(self) -> str | None:
@@ -164,6 +169,9 @@ class QuestionFeedConsumer(AsyncWebsocketConsumer):
         return session_group(session_key) if session_key else None
 
     async def disconnect(self, code):
+        if self.counted:
+            FEED_SOCKETS.dec()
+            self.counted = False
         for attribute in ("group", "credential_group"):
             group = getattr(self, attribute)
             if group is not None:

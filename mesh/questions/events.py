@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from makima_site.formats import camel_keys, timestamp
+from makima_site.observability.metrics import question_settled, settlement_committed_at
 from mesh.events.groups import owner_group
 from mesh.events.publisher import OWNER_EVENT_MESSAGE_TYPE, send
 from mesh.models import Question
@@ -31,10 +32,15 @@ def _owner_event(question: Question, event: dict[str, Any]) -> tuple[str, dict[s
 
 
 def _wake(question: Question) -> Wake:
+    """The wake, built after commit: it carries the commit's time (makima_wake_latency_seconds),
+    and the question's time to settle is observed here (makima_question_settle_seconds)."""
+    settled_at, created_at = question.settled_at, getattr(question, "created_at", None)
+    if settled_at is not None and created_at is not None:
+        question_settled(question.status, (settled_at - created_at).total_seconds())
     return {
         "type": WAKE_MESSAGE_TYPE,
         "question_id": str(question.id),
-        "outcome": outcome(question),
+        "outcome": {**outcome(question), "committed_at": settlement_committed_at()},
     }
 
 

@@ -20,6 +20,7 @@ from djangorestframework_camel_case.settings import api_settings as camel_settin
 from djangorestframework_camel_case.util import camelize
 
 from makima_site.errors import NotFound
+from makima_site.observability.metrics import waiter_replied
 from mesh.models import Question
 from mesh.questions import steps
 from mesh.questions.policy import AskWait, ask_wait
@@ -59,6 +60,7 @@ def woken_outcome(question_id: uuid.UUID, wake: dict[str, Any]) -> Outcome | Non
     status = wake.get("status")
     if status not in _SETTLED_STATUS:
         return None
+    waiter_replied(wake.get("committed_at"))  # makima_wake_latency_seconds
     return Outcome(question_id, status, wake.get("response"), wake.get("reason"))
 
 

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
+from makima_site.observability.metrics import WAITERS
 from mesh.wakeups.hub import WakeHub, get_hub
 
 
@@ -34,6 +35,21 @@ async def wait_until_settled(
     outcome into a snapshot: a settled one is returned without reading the row.
     """
     hub = hub or get_hub()
+    WAITERS.inc()  # makima_waiters: this wait, until it returns or is cancelled
+    try:
+        return await _wait(question_id, hub, timeout, read, first_read, from_wake)
+    finally:
+        WAITERS.dec()
+
+
+async def _wait(
+    question_id: Any,
+    hub: WakeHub,
+    timeout: float | Callable[[SnapshotT], float],
+    read: Callable[[], Awaitable[SnapshotT]],
+    first_read: Callable[[], Awaitable[SnapshotT]] | None,
+    from_wake: Callable[[dict[str, Any]], SnapshotT | None] | None,
+) -> SnapshotT:
     loop = asyncio.get_running_loop()
     deadline: float | None = None
     reader = first_read or read

@@ -96,3 +96,49 @@ async def test_requests_beyond_the_slots_wait_without_a_thread_then_get_503(sett
     assert (await first).status_code == 200
     assert (await third).status_code == 200
     assert entered == ["/first", "/third"]
+
+
+async def test_a_hung_up_request_keeps_its_worker_until_its_view_ends(settings):
+    """Django cancels the request's task when the client hangs up; the view still runs in its
+    worker thread, so the worker (and Django's cleanup, which closes the body) waits for it."""
+    settings.MAX_CONCURRENT_REQUESTS = 1
+    handler = SyncChainASGIHandler()
+    release = threading.Event()
+    finished = []
+
+    def slow_get_response(request):
+        release.wait(5)
+        finished.append(request.path)
+        return HttpResponse("done")
+
+    handler.get_response = slow_get_response
+    request = asyncio.ensure_future(handler.get_response_async(SimpleNamespace(path="/gone")))
+    while handler.pool().busy == 0:
+        await asyncio.sleep(0.01)
+    request.cancel()
+    await asyncio.sleep(0.05)
+    assert not request.done()  # still waiting for the view
+    assert handler.pool().busy == 1
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert finished == ["/gone"]
+    assert handler.pool().busy == 0
+
+
+async def test_requests_run_on_a_fixed_pool_of_threads(owner_token, settings):
+    """Many requests, few threads: the pool's threads serve them all."""
+    settings.MAX_CONCURRENT_REQUESTS = 2
+    handler = SyncChainASGIHandler()
+    seen = set()
+
+    def get_response(request):
+        seen.add(threading.get_ident())
+        return HttpResponse("ok")
+
+    handler.get_response = get_response
+    replies = await asyncio.gather(
+        *(handler.get_response_async(SimpleNamespace(path=f"/{i}")) for i in range(20))
+    )
+    assert all(reply.status_code == 200 for reply in replies)
+    assert 1 <= len(seen) <= 2

@@ -1,0 +1,2 @@
+"""Observability: Prometheus metrics (/metrics), request ids and JSON logs. See
+docs/observability.md."""
