@@ -85,11 +85,16 @@ class Mesh:
             time.sleep(0.05)
         raise AssertionError("no question appeared")
 
-    def settle_later(self, action: str, body: dict[str, Any]) -> threading.Thread:
-        """In the background: wait for the question, then answer or decline it over REST."""
+    def settle_later(
+        self, action: str, body: dict[str, Any], after: threading.Event | None = None
+    ) -> threading.Thread:
+        """In the background: wait for the question (and for `after`, when given), then
+        answer or decline it over REST."""
 
         def run() -> None:
             question = self.wait_for_question()
+            if after is not None:
+                assert after.wait(30), "the event to settle after never came"
             reply = self.owner_post(
                 f"/api/v1/mesh/questions/{question['questionId']}/{action}", body
             )

@@ -5,6 +5,7 @@ daphne: the tools, an answered ask_human, pending → await_answer, progress not
 import asyncio
 import os
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -44,9 +45,11 @@ def with_session(mesh, body: Callable[[ClientSession], Awaitable[Any]], **env: s
 
 def test_lists_the_tools_and_ask_human_returns_the_answer_with_progress(mesh):
     progress: list[tuple[float, float | None, str | None]] = []
+    progressed = threading.Event()  # the answer comes only once a progress notification did
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append((value, total, message))
+        progressed.set()
 
     async def body(session: ClientSession) -> Any:
         listed = await session.list_tools()
