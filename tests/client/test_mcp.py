@@ -63,7 +63,7 @@ def test_lists_the_tools_and_ask_human_returns_the_answer_with_progress(mesh):
             "responses",
             "reason",
         }
-        mesh.settle_later("answer", {"response": "yes"})
+        mesh.settle_later("answer", {"response": "yes"}, after=progressed)
         return await session.call_tool(
             "ask_human",
             {"question": "Deploy?", "choices": ["yes", "no"], "wait_seconds": 20},

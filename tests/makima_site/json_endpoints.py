@@ -10,7 +10,7 @@ REPO = "https://example.com/repo"
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # {directive}, {task}, {question}, {order} are filled in per test
+    path: str  # {directive}, {task}, {question}, {order}, {webhook}, {channel}: per test
     credential: str  # "owner" (API token) or "tool" (tool key)
     body: dict[str, Any]
     # camelCase keys of the body whose values are text (for a list field: its items).
@@ -60,6 +60,22 @@ _TASK_ORDER = {
     "repositoryUrl": REPO,
 }
 
+_WEBHOOK = {
+    "url": "https://example.com/hook",
+    "events": ["question.asked"],
+    "description": "d",
+    "isActive": True,
+}
+_WEBHOOK_TEXT = ("url", "events", "description")
+_CHANNEL = {
+    "kind": "email",
+    "target": "owner@example.com",
+    "events": ["question.asked"],
+    "remindAfterMinutes": 15,
+    "isActive": True,
+}
+_CHANNEL_TEXT = ("kind", "target", "events")
+
 ENDPOINTS = (
     Endpoint("POST", "/api/v1/directives/", "owner", _DIRECTIVE, _DIRECTIVE_TEXT),
     Endpoint("PUT", "/api/v1/directives/{directive}/", "owner", _DIRECTIVE, _DIRECTIVE_TEXT),
@@ -80,6 +96,18 @@ ENDPOINTS = (
     Endpoint(
         "POST", "/api/v1/mesh/questions/{question}/decline", "owner", {"reason": "r"}, ("reason",)
     ),
+    Endpoint(
+        "POST", "/api/v1/questions/{question}/answer/", "owner", {"response": "r"}, ("response",)
+    ),
+    Endpoint(
+        "POST", "/api/v1/questions/{question}/decline/", "owner", {"reason": "r"}, ("reason",)
+    ),
+    Endpoint("POST", "/api/v1/webhooks/", "owner", _WEBHOOK, _WEBHOOK_TEXT),
+    Endpoint("PUT", "/api/v1/webhooks/{webhook}/", "owner", _WEBHOOK, _WEBHOOK_TEXT),
+    Endpoint("PATCH", "/api/v1/webhooks/{webhook}/", "owner", _WEBHOOK, _WEBHOOK_TEXT),
+    Endpoint("POST", "/api/v1/notification-channels/", "owner", _CHANNEL, _CHANNEL_TEXT),
+    Endpoint("PUT", "/api/v1/notification-channels/{channel}/", "owner", _CHANNEL, _CHANNEL_TEXT),
+    Endpoint("PATCH", "/api/v1/notification-channels/{channel}/", "owner", _CHANNEL, _CHANNEL_TEXT),
     Endpoint(
         "POST",
         "/api/v1/mesh/supervisor/orders",

@@ -16,6 +16,8 @@ from websockets.sync.client import connect
 from directives.models import Directive
 from makima_site.parsers import MAX_JSON_DEPTH
 from mesh.models import ApiToken, Question, Task
+from notify import services as notify_services
+from notify.models import NotificationChannel, Webhook
 from orders.models import Order
 from tests import factories
 from tests.live_daphne import off_thread
@@ -37,7 +39,16 @@ def world(owner, owner_token, directive, task_and_key):
     task, tool_key = task_and_key
     question = factories.make_question(task)
     order = factories.make_order(owner, directive)
-    ids = {"directive": directive.id, "task": task.id, "question": question.id, "order": order.id}
+    webhook, _secret = notify_services.webhook_create(owner=owner, url="https://example.com/h")
+    channel = notify_services.channel_create(owner=owner, kind="email", target="o@example.com")
+    ids = {
+        "directive": directive.id,
+        "task": task.id,
+        "question": question.id,
+        "order": order.id,
+        "webhook": webhook.id,
+        "channel": channel.id,
+    }
     return {"token": owner_token, "tool_key": tool_key, "ids": {k: str(v) for k, v in ids.items()}}
 
 
@@ -48,6 +59,8 @@ def stored() -> dict[str, list[tuple]]:
         "tasks": Task,
         "orders": Order,
         "questions": Question,
+        "webhooks": Webhook,
+        "channels": NotificationChannel,
     }
     rows = {name: sorted(map(repr, model.objects.values_list())) for name, model in models.items()}
     rows["tokens"] = sorted(map(repr, ApiToken.objects.values_list("id", "name", "revoked_at")))

@@ -67,9 +67,11 @@ class Receiver:
         headers = {k.lower(): v for k, v in request.headers.items()}
         payload = self.verify(headers, body)
         self.received.append(Received(headers, body, payload is not None, payload))
+        # Each POST takes its status and delay as it arrives, so one still being delayed
+        # (its sender killed meanwhile) never hands its status to the next.
+        status = self.statuses.pop(0) if self.statuses else self.default_status
         if self.delays:
             await asyncio.sleep(self.delays.pop(0))
-        status = self.statuses.pop(0) if self.statuses else self.default_status
         if status in (301, 302, 307, 308):
             raise web.HTTPFound(self.redirect_to or "/elsewhere")
         return web.Response(status=status, text=json.dumps({"status": status}))

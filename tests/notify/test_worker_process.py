@@ -80,7 +80,9 @@ def test_sigkill_mid_attempt_and_mid_schedule_then_restart_delivers_with_one_id(
         assert _wait(lambda: Delivery.objects.get().attempt_count >= 1)
         worker.send_signal(signal.SIGKILL)  # …and a kill mid-schedule, before the retry (4 s)
         worker.wait(5)
-        assert Delivery.objects.get().status == Delivery.Status.RETRYING
+        delivery = Delivery.objects.get()
+        attempts = [(a.http_status, a.error) for a in delivery.attempts.all()]
+        assert delivery.status == Delivery.Status.RETRYING, (attempts, len(receiver.received))
         worker = _spawn_worker(worker_log)
         assert _wait(lambda: Delivery.objects.get().status == Delivery.Status.SUCCEEDED)
     finally:
