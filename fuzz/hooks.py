@@ -81,6 +81,26 @@ def fresh(collection: str) -> str | None:
     return _post(f"/api/v1/{collection}/", body, OWNER_HEADERS)["id"]
 
 
+def fresh_delivery() -> tuple[str, str]:
+    """A webhook of the fuzz owner and one delivery of it (its test event): (ids)."""
+    webhook = real_id("webhooks", "GET")
+    assert webhook is not None
+    delivery = _post(f"/api/v1/webhooks/{webhook}/test/", {}, OWNER_HEADERS)["id"]
+    return webhook, delivery
+
+
+def fill_path(path: str, method: str) -> dict[str, str] | None:
+    """Real values for every path parameter of `path`, or None when one has no source."""
+    if "{deliveryId}" in path:
+        webhook, delivery = fresh_delivery()
+        return {"id": webhook, "deliveryId": delivery}
+    collection = collection_of(path)
+    made = real_id(collection, method) if collection else None
+    if made is None:
+        return None
+    return {"question_id" if "{question_id}" in path else "id": made}
+
+
 def collection_of(path: str) -> str | None:
     """`questions` for every question path, else the segment after /api/v1/ of an item path."""
     if path.startswith(QUESTION_PREFIXES):
@@ -135,11 +155,7 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
 def _real_ids(case: Any) -> None:
     if case.meta is None or case.meta.phase.name.value == "stateful":
         return
-    path = case.operation.path
     if case.path_parameters and _is_valid(case, "path"):
-        collection = collection_of(path)
-        name = "question_id" if "{question_id}" in path else "id"
-        if collection is not None and name in case.path_parameters:
-            made = real_id(collection, case.method.upper())
-            if made is not None:
-                case.path_parameters = {**case.path_parameters, name: made}
+        values = fill_path(case.operation.path, case.method.upper())
+        if values is not None and set(values) <= set(case.path_parameters):
+            case.path_parameters = {**case.path_parameters, **values}

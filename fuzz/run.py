@@ -80,7 +80,7 @@ directive = Directive.objects.create(
     owner=owner, title="Fuzz", goal="Fuzz the API", reconcile_mode="semi-auto"
 )
 task, tool_key = task_services.task_create(owner=owner, name="fuzz", directive=directive)
-token = ApiToken.objects.get(owner=owner)
+token = ApiToken.objects.filter(owner=owner).latest("created_at")  # the one just made
 print(json.dumps({{"tool_key": tool_key, "ids": [str(task.pk), str(directive.pk), str(token.pk)]}}))
 """
 # A session of the fuzz owner, as the page has one (fuzz/credentials.py uses it).
@@ -181,13 +181,14 @@ def judge(
     credentials = load_module("credentials")
 
     def real_path(method: str, path: str) -> str | None:
-        collection = hooks.collection_of(path)
         if "{" not in path:
             return path
-        made = hooks.real_id(collection, method) if collection else None
-        if made is None:
+        values = hooks.fill_path(path, method)
+        if values is None:
             return None
-        return path.replace("{question_id}", made).replace("{id}", made)
+        for name, value in values.items():
+            path = path.replace("{" + name + "}", value)
+        return path
 
     creds = credentials.Credentials(token=token, tool_key=tool_key, session_id=session_id)
     ran, refused_wrongly = credentials.check(base_url, schema, creds, real_path)

@@ -77,7 +77,8 @@ class WebhookViewSet(OwnerScopedViewSet, viewsets.ModelViewSet):
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
-        summary="The endpoint's deliveries, newest first", responses={200: DeliverySerializer}
+        summary="The endpoint's deliveries, newest first",
+        responses={200: DeliverySerializer(many=True)},  # paginated, like every list
     )
     @action(detail=True, methods=["get"], serializer_class=DeliverySerializer)
     def deliveries(self, request, pk=None):

@@ -1,4 +1,6 @@
-from drf_spectacular.utils import extend_schema_field
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from directives.fields import OwnDirectiveField
@@ -24,19 +26,6 @@ REPOSITORY_URL_PATTERN = (
 )
 
 
-@extend_schema_field(
-    {
-        "type": "array",
-        "maxItems": MAX_LABELS,
-        "uniqueItems": True,
-        "items": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": MAX_LABEL_LENGTH,
-            "pattern": LABEL_PATTERN,
-        },
-    }
-)
 class LabelListField(serializers.ListField):
     """Up to 20 distinct labels of 1..50 characters (the model's rules, one message each)."""
 
@@ -61,16 +50,40 @@ def description_field() -> serializers.CharField:
     )
 
 
-@extend_schema_field(
-    {
-        "type": "string",
-        "nullable": True,
-        "maxLength": MAX_REPOSITORY_URL_LENGTH,
-        "pattern": REPOSITORY_URL_PATTERN,
-    }
-)
 class RepositoryUrlField(serializers.URLField):
     """An http(s) URL, blank or null."""
+
+
+class _RequestPatterns(OpenApiSerializerFieldExtension):
+    """The patterns above, on request bodies only: a response shows what was stored, which
+    may be any value the API accepted."""
+
+    def request_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return self.request_schema(schema) if direction == "request" else schema
+
+
+class LabelListFieldSchema(_RequestPatterns):
+    target_class = LabelListField
+
+    def request_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        items = {**schema.get("items", {}), "minLength": 1, "pattern": LABEL_PATTERN}
+        return {**schema, "maxItems": MAX_LABELS, "uniqueItems": True, "items": items}
+
+
+class RepositoryUrlFieldSchema(_RequestPatterns):
+    target_class = RepositoryUrlField
+
+    def request_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "string",
+            "nullable": True,
+            "maxLength": MAX_REPOSITORY_URL_LENGTH,
+            "pattern": REPOSITORY_URL_PATTERN,
+        }
 
 
 def repository_url_field(help_text: str) -> serializers.URLField:
