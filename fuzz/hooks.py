@@ -43,9 +43,16 @@ SEED_BODIES: dict[str, dict[str, Any]] = {
     "tasks": {"name": "fuzz seed"},
     "orders": {"title": "Fuzz seed", "orderType": "chore", "directive": None},
     "tokens": {"name": "fuzz seed"},
-    "webhooks": {"url": "https://example.com/hook"},
-    "notification-channels": {"kind": "email", "target": "fuzz@example.com"},
+    "webhooks": {"url": "https://example.com/hook", "isActive": False},
+    "notification-channels": {"kind": "email", "target": "fuzz@example.com", "isActive": False},
 }
+
+# Endpoints and channels fan out: every question and order event of the owner becomes a
+# delivery (or a notification) for each active one. Those the run creates are inactive, and
+# those schemathesis creates are deleted after the call, so the fuzz owner's events stay
+# cheap however long the run (with hundreds active, one ask wrote hundreds of rows and the
+# requests behind it timed out).
+FAN_OUT = ("/api/v1/webhooks/", "/api/v1/notification-channels/")
 
 _session = requests.Session()
 _reused: dict[str, str] = {}
@@ -148,8 +155,15 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     finally:
         _spare_protected(case)
     body = case.body
-    if isinstance(body, dict) and "directive" in body and _is_valid(case, "body"):
-        case.body = {**body, "directive": directive_id()}
+    if isinstance(body, dict) and _is_valid(case, "body"):
+        if "directive" in body:
+            case.body = body = {**body, "directive": directive_id()}
+        # A channel's target must suit its kind, a rule a JSON Schema of the body does not
+        # say: an email address for email, an Apprise URL for apprise.
+        if case.operation.path.startswith("/api/v1/notification-channels/") and "kind" in body:
+            targets = {"email": "fuzz@example.com", "apprise": "json://127.0.0.1:9/"}
+            if body["kind"] in targets:
+                case.body = {**body, "target": targets[body["kind"]]}
 
 
 def _real_ids(case: Any) -> None:
@@ -159,3 +173,12 @@ def _real_ids(case: Any) -> None:
         values = fill_path(case.operation.path, case.method.upper())
         if values is not None and set(values) <= set(case.path_parameters):
             case.path_parameters = {**case.path_parameters, **values}
+
+
+@schemathesis.hook
+def after_call(ctx: Any, case: Any, response: Any) -> None:
+    path = case.operation.path
+    if case.method.upper() == "POST" and path in FAN_OUT and response.status_code == 201:
+        made = response.json().get("id")
+        if made:
+            _session.delete(f"{BASE_URL}{path}{made}/", headers=OWNER_HEADERS, timeout=10)

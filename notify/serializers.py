@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from notify import crypto
@@ -24,8 +25,30 @@ def events_field() -> serializers.ListField:
     )
 
 
+# A part of what the URL field and check_webhook_url accept that a JSON Schema can say (an
+# https URL of a plain host name; http and other hosts may be accepted too, by the settings).
+WEBHOOK_URL_PATTERN = (
+    r"^https://[a-z0-9]{1,20}(-[a-z0-9]{1,20}){0,2}(\.[a-z0-9]{1,20}(-[a-z0-9]{1,20}){0,2}){0,4}"
+    r"\.[a-z]{2,10}(/[A-Za-z0-9._~-]{1,40}){0,8}/?$"
+)
+
+
+class WebhookUrlField(serializers.URLField):
+    """The endpoint's URL (http or https; https with DEBUG off, see check_webhook_url)."""
+
+
+class WebhookUrlFieldSchema(OpenApiSerializerFieldExtension):
+    """The pattern on request bodies only: a response shows the URL as it was stored."""
+
+    target_class = WebhookUrlField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "pattern": WEBHOOK_URL_PATTERN} if direction == "request" else schema
+
+
 class WebhookSerializer(serializers.ModelSerializer):
-    url = serializers.URLField(max_length=MAX_URL_LENGTH)
+    url = WebhookUrlField(max_length=MAX_URL_LENGTH)
     events = events_field()
     disabled_reason = serializers.CharField(read_only=True)
 
