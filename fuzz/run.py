@@ -1,6 +1,7 @@
 """`make fuzz`: schemathesis over every operation of /api/schema/ against a real daphne.
 
-1. migrate the configured database (DATABASE_URL, else a throwaway SQLite file);
+1. migrate the configured database (DATABASE_URL, else a throwaway SQLite file) and remove
+   an earlier run's fuzz owner (with everything it owned);
 2. create an owner with an API token (manage.py create_api_token --create-user) and a
    directive task with a tool key (the services, through manage.py shell);
 3. start daphne on a free port with tiny MESH_* waits and throttles off;
@@ -82,6 +83,13 @@ directive = Directive.objects.create(
 task, tool_key = task_services.task_create(owner=owner, name="fuzz", directive=directive)
 token = ApiToken.objects.filter(owner=owner).latest("created_at")  # the one just made
 print(json.dumps({{"tool_key": tool_key, "ids": [str(task.pk), str(directive.pk), str(token.pk)]}}))
+"""
+# Each run starts with no fuzz owner (the database may hold an earlier run's).
+RESET_SCRIPT = f"""
+from django.contrib.auth import get_user_model
+
+get_user_model().objects.filter(username="{FUZZ_OWNER}").delete()
+print("reset")
 """
 # A session of the fuzz owner, as the page has one (fuzz/credentials.py uses it).
 SESSION_SCRIPT = f"""
@@ -222,6 +230,7 @@ def main() -> int:
         )
         return done.stdout.strip().splitlines()[-1]
 
+    last_line("shell", "-c", RESET_SCRIPT)
     token = last_line("create_api_token", FUZZ_OWNER, "--create-user", "--name", "fuzz")
     seeded = json.loads(last_line("shell", "-c", TASK_SCRIPT))
     tool_key = seeded["tool_key"]
