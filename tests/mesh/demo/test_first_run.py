@@ -4,6 +4,7 @@ against a real daphne (mesh/demo/instructions.py)."""
 
 import io
 import json
+import os
 import re
 import socket
 import subprocess
@@ -57,12 +58,22 @@ def test_an_unknown_host_is_a_problem_too():
     assert "unknown host" in (portcheck.port_problem("host.invalid", 8000) or "")
 
 
+# `make test` runs this under make: its variables would make the inner make print
+# "Entering directory" lines.
+MAKE_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
+}
+
+
 def test_make_run_checks_the_port_before_anything_else(taken_port):
     """`make run` runs the port check first; on a taken port it stops there, so nothing is
     installed, migrated or printed."""
     planned = subprocess.run(
-        ["make", "-n", "run", f"PORT={taken_port}"],
+        ["make", "--no-print-directory", "-n", "run", f"PORT={taken_port}"],
         cwd=ROOT,
+        env=MAKE_ENV,
         capture_output=True,
         text=True,
         timeout=30,
@@ -70,8 +81,9 @@ def test_make_run_checks_the_port_before_anything_else(taken_port):
     assert "portcheck.py" in planned[0]
     assert any("demo_setup" in line for line in planned[1:])
     done = subprocess.run(
-        ["make", "port-free", f"PORT={taken_port}"],
+        ["make", "--no-print-directory", "port-free", f"PORT={taken_port}"],
         cwd=ROOT,
+        env=MAKE_ENV,
         capture_output=True,
         text=True,
         timeout=30,
